@@ -1,0 +1,119 @@
+# agentrt - build, test, benchmark, install. See README.md.
+#
+#   make            library (static and shared), CLI, test probe
+#   make check      every test (C unit tests, integration tests on the real CLI)
+#   make check-asan the same under ASan + UBSan
+#   make bench      the benchmarks in bench/, peers side by side
+#   make demo       runs examples/ through `agentrt batch`
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+B ?= build
+
+CC ?= cc
+OPT ?= -O2
+SAN ?=
+WARN = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
+       -Wno-format-nonliteral
+JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
+JANSSON_LIBS := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+CFLAGS ?= $(OPT) -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -D_GNU_SOURCE -fPIC -fvisibility=hidden \
+	     -Iinclude -Isrc $(JANSSON_CFLAGS) -MMD -MP
+LDLIBS = $(JANSSON_LIBS) -lpthread
+
+LIB_SRCS := $(sort $(wildcard src/*/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+CLI_SRCS := $(sort $(wildcard cli/*.c))
+CLI_OBJS := $(CLI_SRCS:%.c=$(B)/%.o)
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+INTEGRATION := $(sort $(wildcard tests/integration/*.t))
+
+STATIC := $(B)/libagentrt.a
+SHARED := $(B)/libagentrt.so.0
+CLI := $(B)/agentrt
+PROBE := $(B)/probe
+
+.PHONY: all check check-unit check-integration check-asan bench demo install clean deps
+all: $(STATIC) $(SHARED) $(CLI) $(PROBE)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(STATIC): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJS) src/libagentrt.sym
+	$(CC) $(SAN) -shared -Wl,-soname,libagentrt.so.0 -Wl,--version-script=src/libagentrt.sym \
+		-o $@ $(LIB_OBJS) $(LDLIBS)
+	ln -sf libagentrt.so.0 $(B)/libagentrt.so
+
+$(CLI): $(CLI_OBJS) $(STATIC)
+	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(STATIC) $(LDLIBS)
+
+$(PROBE): tests/probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+
+$(B)/tests/tap.o: tests/unit/tap.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(B)/tests/tap.o $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/tests/tap.o $(STATIC) $(LDLIBS)
+
+deps:
+	@scripts/deps.sh
+
+# Each unit test binary and each integration script is one TAP stream;
+# prove runs them and ends with its summary ("Result: PASS").
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	AGENTRT=$(abspath $(CLI)) PROBE=$(abspath $(PROBE)) BUILD=$(abspath $(B)) \
+		prove --exec '' $(PROVE_FLAGS) $(UNIT_BINS) $(INTEGRATION)
+
+check-unit: all $(UNIT_BINS)
+	prove --exec '' $(PROVE_FLAGS) $(UNIT_BINS)
+
+check-integration: all
+	AGENTRT=$(abspath $(CLI)) PROBE=$(abspath $(PROBE)) BUILD=$(abspath $(B)) \
+		prove --exec '' $(PROVE_FLAGS) $(INTEGRATION)
+
+# Sanitizers change timing and memory use: the asan build lives apart.
+check-asan:
+	@$(MAKE) --no-print-directory check B=build-asan OPT=-O1 \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		ASAN_OPTIONS=detect_leaks=1
+
+bench: deps all
+	bench/run.sh $(abspath $(B))
+
+demo: deps all
+	examples/demo.sh $(abspath $(CLI))
+
+$(B)/agentrt.pc: agentrt.pc.in
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(shell sed -n 's/.*ART_VERSION_STRING "\(.*\)"/\1/p' include/agentrt.h)|' \
+		$< > $@
+
+install: all $(B)/agentrt.pc
+	install -Dm755 $(CLI) $(DESTDIR)$(BINDIR)/agentrt
+	install -Dm644 $(STATIC) $(DESTDIR)$(LIBDIR)/libagentrt.a
+	install -Dm755 $(SHARED) $(DESTDIR)$(LIBDIR)/libagentrt.so.0
+	ln -sf libagentrt.so.0 $(DESTDIR)$(LIBDIR)/libagentrt.so
+	install -Dm644 include/agentrt.h $(DESTDIR)$(INCLUDEDIR)/agentrt.h
+	install -Dm644 $(B)/agentrt.pc $(DESTDIR)$(LIBDIR)/pkgconfig/agentrt.pc
+	install -Dm644 docs/agentrt.1 $(DESTDIR)$(MANDIR)/man1/agentrt.1
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

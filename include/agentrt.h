@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agentrt.h - the public interface of libagentrt.
+ *
+ * libagentrt runs many concurrent tasks (processes) under limits, tracks each
+ * by pidfd, and reports how each ended and what it used.
+ *
+ * Conventions:
+ *  - Every function that can fail returns 0 (or a non-negative value where
+ *    documented) on success and a negative errno on failure. When an
+ *    art_error is passed, it receives the code and a message with context.
+ *    Output parameters are untouched on failure.
+ *  - The library never prints, never exits and keeps no global state.
+ *  - Objects are opaque. Ownership is stated at each function.
+ *
+ * Threads: one art_runtime owns one event loop, driven by whichever thread
+ * calls art_runtime_run() (the "loop thread"). Functions marked
+ * [any thread] may be called from any thread at any time; they hand their
+ * work to the loop through a queue and an eventfd. All callbacks run on the
+ * loop thread.
+ */
+#ifndef AGENTRT_H
+#define AGENTRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <signal.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define ART_PUBLIC __attribute__((visibility("default")))
+#else
+#define ART_PUBLIC
+#endif
+
+#define ART_VERSION_MAJOR 0
+#define ART_VERSION_MINOR 1
+#define ART_VERSION_PATCH 0
+#define ART_VERSION_STRING "0.1.0"
+
+/* ---------------------------------------------------------------- errors */
+
+#define ART_ERROR_MSG_MAX 512
+
+/* A plain struct so that callers can keep one on the stack. `code` is the
+ * negative errno that the failing call returned; `msg` reads like
+ * "limits.memory: \"12Q\" is not a size". */
+typedef struct art_error {
+	int code;
+	char msg[ART_ERROR_MSG_MAX];
+} art_error;
+
+/* Sets err (if not NULL) and returns code, for `return art_error_set(...)`. */
+ART_PUBLIC int art_error_set(art_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Prepends context, e.g. "line 4: ", to an error's message. */
+ART_PUBLIC void art_error_prefix(art_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+ART_PUBLIC void art_error_clear(art_error *err);
+
+/* ------------------------------------------------------------- units */
+
+/* "512M", "1.5G", "4096", "64k" (powers of 1024; a trailing "B"/"iB" is
+ * accepted). Returns -EINVAL if text is not a size, -ERANGE on overflow. */
+ART_PUBLIC int art_parse_size(const char *text, uint64_t *out);
+/* "30s", "250ms", "1.5m", "2h", "100us", "10ns"; a bare number is seconds.
+ * Result in nanoseconds. */
+ART_PUBLIC int art_parse_duration(const char *text, int64_t *out_ns);
+
+/* ------------------------------------------------------------- task spec */
+
+typedef struct art_spec art_spec;
+
+typedef enum art_env_mode {
+	ART_ENV_INHERIT = 0, /* the runtime's environment, then the set values */
+	ART_ENV_CLEAR,       /* only the set values */
+	ART_ENV_ALLOW,       /* only inherited names on the allow-list, then set values */
+} art_env_mode;
+
+typedef enum art_stdin_mode {
+	ART_STDIN_NULL = 0, /* /dev/null */
+	ART_STDIN_INHERIT,  /* the runtime's own stdin */
+	ART_STDIN_BYTES,    /* a given buffer, then EOF */
+	ART_STDIN_FILE,     /* a file opened read-only */
+	ART_STDIN_PIPE,     /* a pipe whose write end the caller gets (art_task_stdin_fd) */
+} art_stdin_mode;
+
+typedef enum art_output_mode {
+	ART_OUTPUT_CAPTURE = 0, /* a pipe; the last `cap` bytes kept; on_output called */
+	ART_OUTPUT_DISCARD,     /* /dev/null */
+	ART_OUTPUT_INHERIT,     /* the runtime's own descriptor */
+	ART_OUTPUT_FILE,        /* a file (created, truncated unless append) */
+} art_output_mode;
+
+typedef enum art_limit {
+	ART_LIMIT_ADDRESS_SPACE = 0, /* RLIMIT_AS, bytes */
+	ART_LIMIT_CPU_TIME,          /* RLIMIT_CPU, seconds (rounded up) */
+	ART_LIMIT_NOFILE,            /* RLIMIT_NOFILE */
+	ART_LIMIT_NPROC,             /* RLIMIT_NPROC (per user, as the kernel counts it) */
+	ART_LIMIT_FILE_SIZE,         /* RLIMIT_FSIZE, bytes */
+	ART_LIMIT_CORE,              /* RLIMIT_CORE, bytes */
+	ART_LIMIT__COUNT,
+} art_limit;
+
+#define ART_STREAM_STDOUT 1
+#define ART_STREAM_STDERR 2
+
+/* The default cap on captured output per stream. */
+#define ART_OUTPUT_CAP_DEFAULT (64u * 1024u)
+
+/* A spec describes one task. The runtime copies what it needs at submit, so
+ * a spec may be changed or freed after art_runtime_submit() returns. */
+ART_PUBLIC int art_spec_new(art_spec **out);
+ART_PUBLIC void art_spec_free(art_spec *spec);
+ART_PUBLIC int art_spec_clone(const art_spec *spec, art_spec **out);
+
+ART_PUBLIC int art_spec_set_id(art_spec *spec, const char *id);
+ART_PUBLIC const char *art_spec_id(const art_spec *spec);
+/* argv is NULL-terminated; argv[0] is looked up in PATH when it has no '/'. */
+ART_PUBLIC int art_spec_set_argv(art_spec *spec, const char *const *argv);
+ART_PUBLIC int art_spec_set_env_mode(art_spec *spec, art_env_mode mode);
+/* Adds a name to the allow-list (ART_ENV_ALLOW). A trailing '*' matches a prefix. */
+ART_PUBLIC int art_spec_env_allow(art_spec *spec, const char *name);
+/* Sets NAME=VALUE in the task's environment; value NULL unsets NAME. */
+ART_PUBLIC int art_spec_env_set(art_spec *spec, const char *name, const char *value);
+ART_PUBLIC int art_spec_set_cwd(art_spec *spec, const char *path);
+/* data/len for ART_STDIN_BYTES (copied), path for ART_STDIN_FILE. */
+ART_PUBLIC int art_spec_set_stdin(art_spec *spec, art_stdin_mode mode,
+				  const void *data, size_t len, const char *path);
+/* stream is ART_STREAM_STDOUT or ART_STREAM_STDERR. cap applies to
+ * ART_OUTPUT_CAPTURE (0 keeps nothing; on_output still sees every chunk);
+ * path and append apply to ART_OUTPUT_FILE. */
+ART_PUBLIC int art_spec_set_output(art_spec *spec, int stream, art_output_mode mode,
+				   size_t cap, const char *path, int append);
+/* 0 means none. The timeout counts from the start of the process. */
+ART_PUBLIC int art_spec_set_timeout(art_spec *spec, int64_t ns);
+/* Time between SIGTERM and SIGKILL when the task is stopped. Default 5s. */
+ART_PUBLIC int art_spec_set_grace(art_spec *spec, int64_t ns);
+ART_PUBLIC int art_spec_set_limit(art_spec *spec, art_limit limit, uint64_t value);
+ART_PUBLIC int art_spec_set_label(art_spec *spec, const char *key, const char *value);
+
+/* Read access, used by front ends that report on a spec. */
+ART_PUBLIC size_t art_spec_label_count(const art_spec *spec);
+ART_PUBLIC int art_spec_label_at(const art_spec *spec, size_t i, const char **key,
+				 const char **value);
+ART_PUBLIC const char *const *art_spec_argv(const art_spec *spec);
+
+/* ------------------------------------------------------------- results */
+
+typedef enum art_end {
+	ART_END_NONE = 0,     /* not ended yet */
+	ART_END_EXITED,       /* exit_code is set */
+	ART_END_SIGNALED,     /* term_signal is set */
+	ART_END_TIMEOUT,      /* the timeout passed; the task was stopped */
+	ART_END_CANCELLED,    /* cancelled by request (before or after it started) */
+	ART_END_START_FAILED, /* start_errno and start_stage are set */
+} art_end;
+
+/* Where a start failed. */
+typedef enum art_stage {
+	ART_STAGE_NONE = 0,
+	ART_STAGE_PREPARE, /* in the runtime, before the clone: opening files, pipes */
+	ART_STAGE_CLONE,
+	ART_STAGE_SETSID,
+	ART_STAGE_STDIO,
+	ART_STAGE_RLIMIT,
+	ART_STAGE_PRCTL,
+	ART_STAGE_CHDIR,
+	ART_STAGE_SIGNALS,
+	ART_STAGE_EXEC,
+} art_stage;
+
+typedef struct art_result {
+	art_end end;
+	int exit_code;   /* ART_END_EXITED; -1 otherwise */
+	int term_signal; /* the signal that ended the process, if any (also for timeout/cancel) */
+	int start_errno; /* ART_END_START_FAILED */
+	art_stage start_stage;
+	int pid;             /* informational only; 0 if it never started */
+	int64_t queued_ns;   /* CLOCK_MONOTONIC at submit */
+	int64_t started_ns;  /* CLOCK_MONOTONIC at spawn, 0 if never started */
+	int64_t wall_ns;     /* spawn to reap */
+	int64_t user_ns;     /* CPU time of the task and the children it waited for */
+	int64_t system_ns;
+	uint64_t max_rss_bytes;
+	uint64_t stdout_bytes; /* bytes read from the task (capture mode) */
+	uint64_t stderr_bytes;
+	/* The last bytes of each captured stream (at most the cap); valid while
+	 * the task object lives. Not NUL-terminated. */
+	const char *stdout_tail;
+	size_t stdout_tail_len;
+	const char *stderr_tail;
+	size_t stderr_tail_len;
+	int stdout_truncated; /* more was written than the tail holds */
+	int stderr_truncated;
+	int orphans_killed;   /* processes that outlived the task's leader and were killed */
+} art_result;
+
+ART_PUBLIC const char *art_end_name(art_end end);     /* "exited", "timeout", ... */
+ART_PUBLIC const char *art_stage_name(art_stage stage); /* "exec", "chdir", ... */
+/* The exit status a timeout(1)-like front end should return: the exit code;
+ * 128+N for signal N; 124 on timeout; 126 not executable; 127 not found;
+ * 125 for other start failures; 130 when cancelled. */
+ART_PUBLIC int art_result_exit_status(const art_result *result);
+/* 1 when the task exited with code 0. */
+ART_PUBLIC int art_result_ok(const art_result *result);
+
+/* ------------------------------------------------------------- runtime */
+
+typedef struct art_runtime art_runtime;
+typedef struct art_task art_task;
+
+typedef void (*art_exit_fn)(art_runtime *rt, art_task *task, const art_result *result,
+			    void *userdata);
+typedef void (*art_output_fn)(art_runtime *rt, art_task *task, int stream,
+			      const char *data, size_t len, void *userdata);
+typedef void (*art_fd_fn)(art_runtime *rt, int fd, uint32_t events, void *userdata);
+
+#define ART_RT_KILL_ORPHANS (1u << 0)
+
+typedef struct art_runtime_config {
+	/* Tasks running at once; 0 means the number of online CPUs. */
+	unsigned max_running;
+	/* ART_RT_KILL_ORPHANS: this process has no children of its own besides
+	 * the runtime's tasks (a CLI, a daemon). The runtime then becomes a
+	 * child subreaper, each task's leader too, and whatever a task leaves
+	 * behind (double-forked, setsid, daemonized processes) is killed and
+	 * reaped when the task ends. Without it, only the task's process group
+	 * is killed, and the runtime never touches a child it did not start,
+	 * so it can live inside a host that reaps its own children. */
+	unsigned flags;
+	/* The RLIMIT_NOFILE soft limit tasks start with when their spec sets
+	 * none; 0 keeps the runtime's own. A host that raised its own limit
+	 * passes the original so tasks are not surprised by it. */
+	uint64_t task_nofile_default;
+	art_exit_fn on_exit;     /* when a task ends (always called once per task) */
+	art_output_fn on_output; /* each chunk of captured output, as it arrives */
+	void *userdata;
+} art_runtime_config;
+
+typedef struct art_runtime_stats {
+	uint64_t submitted;
+	uint64_t started;
+	uint64_t ended;
+	uint64_t start_failures;
+	uint64_t cancelled;
+	uint64_t timeouts;
+	uint64_t orphans_killed;
+	unsigned running;
+	unsigned queued;
+	uint64_t pool_hits;   /* output buffers served from the free list */
+	uint64_t pool_misses; /* output buffers that had to be allocated */
+	uint64_t pool_bytes;  /* bytes held by the pool, in use or free */
+} art_runtime_stats;
+
+ART_PUBLIC int art_runtime_new(const art_runtime_config *config, art_runtime **out,
+			       art_error *err);
+/* Stops everything: every task is killed (SIGKILL to its process group),
+ * every process reaped; returns when none is left. Not from a callback. */
+ART_PUBLIC void art_runtime_free(art_runtime *rt);
+
+/* [any thread] Queues a task. On success, *out (if not NULL) holds a
+ * reference that the caller releases with art_task_unref(). `userdata` is
+ * returned by art_task_userdata(). */
+ART_PUBLIC int art_runtime_submit(art_runtime *rt, const art_spec *spec, void *userdata,
+				  art_task **out, art_error *err);
+/* Drives the loop on the calling thread until art_runtime_stop() or, when
+ * art_runtime_finish() was called, until no task is queued or running.
+ * Returns 0, or a negative errno if the loop itself failed. */
+ART_PUBLIC int art_runtime_run(art_runtime *rt);
+/* Runs one iteration, waiting at most timeout_ms (-1: until something
+ * happens). Returns 1 while there is work, 0 when idle. For hosts that
+ * embed the runtime in their own loop (see art_runtime_fd). */
+ART_PUBLIC int art_runtime_step(art_runtime *rt, int timeout_ms);
+/* A descriptor that becomes readable when art_runtime_step has work. */
+ART_PUBLIC int art_runtime_fd(const art_runtime *rt);
+/* [any thread] Makes art_runtime_run return once nothing is queued or running. */
+ART_PUBLIC void art_runtime_finish(art_runtime *rt);
+/* [any thread] Makes art_runtime_run return soon; tasks keep running. */
+ART_PUBLIC void art_runtime_stop(art_runtime *rt);
+/* [any thread] Cancels every queued and running task. */
+ART_PUBLIC void art_runtime_cancel_all(art_runtime *rt);
+/* [any thread] Changes the number of tasks run at once (0: CPUs). */
+ART_PUBLIC void art_runtime_set_max_running(art_runtime *rt, unsigned max_running);
+/* [loop thread] Consistent on the loop thread; approximate elsewhere. */
+ART_PUBLIC void art_runtime_stats_get(art_runtime *rt, art_runtime_stats *out);
+
+/* Watches a descriptor of the caller's (a signalfd, a timerfd, a socket)
+ * on the runtime's loop. events are EPOLLIN/EPOLLOUT bits. The runtime does
+ * not own fd. Call from the loop thread or before art_runtime_run. */
+ART_PUBLIC int art_runtime_watch_fd(art_runtime *rt, int fd, uint32_t events, art_fd_fn fn,
+				    void *userdata);
+ART_PUBLIC int art_runtime_unwatch_fd(art_runtime *rt, int fd);
+
+/* ------------------------------------------------------------- tasks */
+
+typedef enum art_task_state {
+	ART_TASK_QUEUED = 0,
+	ART_TASK_RUNNING,
+	ART_TASK_STOPPING, /* SIGTERM sent; SIGKILL when the grace ends */
+	ART_TASK_DONE,
+} art_task_state;
+
+ART_PUBLIC const char *art_task_state_name(art_task_state state);
+
+/* [any thread] */
+ART_PUBLIC void art_task_ref(art_task *task);
+ART_PUBLIC void art_task_unref(art_task *task);
+/* [any thread] Stops a task: a queued one ends at once, a running one gets
+ * SIGTERM, then SIGKILL after its grace. It ends as ART_END_CANCELLED. */
+ART_PUBLIC void art_task_cancel(art_task *task);
+ART_PUBLIC const char *art_task_id(const art_task *task);
+ART_PUBLIC void *art_task_userdata(const art_task *task);
+/* [loop thread] */
+ART_PUBLIC art_task_state art_task_state_get(const art_task *task);
+ART_PUBLIC const art_spec *art_task_spec(const art_task *task);
+/* [loop thread] The result once the task is done, else NULL. */
+ART_PUBLIC const art_result *art_task_result(const art_task *task);
+/* [loop thread] The write end of an ART_STDIN_PIPE task's stdin, or -1.
+ * The runtime owns it; art_task_close_stdin() closes it. */
+ART_PUBLIC int art_task_stdin_fd(const art_task *task);
+ART_PUBLIC void art_task_close_stdin(art_task *task);
+
+/* ------------------------------------------------------------- JSON spec */
+
+/* Parses one JSON task object (docs/spec.md) into a new spec. Errors name
+ * the field: `limits.memory: "12Q" is not a size`. */
+ART_PUBLIC int art_spec_from_json(const char *text, size_t len, art_spec **out,
+				  art_error *err);
+/* Formats a task's result as one JSON object without a newline (the record
+ * described in docs/spec.md); spec supplies the id and labels. *out is
+ * malloc'd and freed by the caller. `attempts` is how many times the task
+ * was started (retries); it is recorded when > 1. */
+ART_PUBLIC int art_result_to_json(const art_spec *spec, const art_result *result,
+				  unsigned attempts, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* AGENTRT_H */

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+#include "fd.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+
+int fd_set_nonblock(int fd, int on)
+{
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0)
+		return -errno;
+	int want = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+	if (want != flags && fcntl(fd, F_SETFL, want) < 0)
+		return -errno;
+	return 0;
+}
+
+int fd_move_above(int fd, int min)
+{
+	if (fd >= min)
+		return fd;
+	int moved = fcntl(fd, F_DUPFD_CLOEXEC, min);
+	if (moved < 0)
+		return -errno;
+	safe_close(fd);
+	return moved;
+}
+
+int fd_count_open(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -errno;
+	int n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the directory's own descriptor */
+}
