@@ -147,6 +147,7 @@ ART_PUBLIC size_t art_spec_label_count(const art_spec *spec);
 ART_PUBLIC int art_spec_label_at(const art_spec *spec, size_t i, const char **key,
 				 const char **value);
 ART_PUBLIC const char *const *art_spec_argv(const art_spec *spec);
+ART_PUBLIC const char *art_spec_cwd(const art_spec *spec);
 
 /* ------------------------------------------------------------- results */
 

@@ -125,6 +125,11 @@ const char *const *art_spec_argv(const art_spec *s)
 	return (const char *const *)s->argv.v;
 }
 
+const char *art_spec_cwd(const art_spec *s)
+{
+	return s->cwd;
+}
+
 int art_spec_set_env_mode(art_spec *s, art_env_mode mode)
 {
 	if (mode > ART_ENV_ALLOW)

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+/* agentrt run: one task in the foreground, exit status mirrored. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+	fputs("Usage: agentrt run [OPTIONS] -- CMD [ARGS...]\n"
+	      "\n"
+	      "Runs CMD as one task with stdin, stdout and stderr passed through, and\n"
+	      "exits with its status: its exit code; 128+N if killed by signal N; 124 on\n"
+	      "timeout; 125 if agentrt failed; 126 if CMD cannot be executed; 127 if not found.\n"
+	      "Nothing CMD starts outlives it.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --timeout DUR        stop the task after DUR (30s, 250ms, 1.5m)\n"
+	      "  --grace DUR          time between SIGTERM and SIGKILL when stopping (default 5s)\n"
+	      "  --memory SIZE        address-space limit (512M, 2G)\n"
+	      "  --cpu-time DUR       CPU time limit (whole seconds)\n"
+	      "  --nofile N           open files limit\n"
+	      "  --nproc N            processes limit (per user, as the kernel counts it)\n"
+	      "  --fsize SIZE         largest file the task may write\n"
+	      "  --core SIZE          core dump size limit\n"
+	      "  --env K=V            set a variable (repeatable)\n"
+	      "  --clear-env          start from an empty environment\n"
+	      "  --allow-env NAME     keep only these variables (repeatable; PREFIX* allowed)\n"
+	      "  --cwd DIR            working directory\n"
+	      "  --stdin-file FILE    read stdin from FILE\n"
+	      "  --stdin-text TEXT    feed TEXT on stdin\n"
+	      "  --no-stdin           stdin from /dev/null\n"
+	      "  --json               print the result record (JSON) on stderr\n"
+	      "  --result-file FILE   write the result record to FILE\n"
+	      "  -q, --quiet          no messages from agentrt itself\n"
+	      "  -h, --help           this help\n",
+	      f);
+}
+
+enum {
+	OPT_TIMEOUT = 256,
+	OPT_GRACE,
+	OPT_MEMORY,
+	OPT_CPU_TIME,
+	OPT_NOFILE,
+	OPT_NPROC,
+	OPT_FSIZE,
+	OPT_CORE,
+	OPT_ENV,
+	OPT_CLEAR_ENV,
+	OPT_ALLOW_ENV,
+	OPT_CWD,
+	OPT_STDIN_FILE,
+	OPT_STDIN_TEXT,
+	OPT_NO_STDIN,
+	OPT_JSON,
+	OPT_RESULT_FILE,
+};
+
+static const struct option options[] = {
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpu-time", required_argument, NULL, OPT_CPU_TIME },
+	{ "nofile", required_argument, NULL, OPT_NOFILE },
+	{ "nproc", required_argument, NULL, OPT_NPROC },
+	{ "fsize", required_argument, NULL, OPT_FSIZE },
+	{ "core", required_argument, NULL, OPT_CORE },
+	{ "env", required_argument, NULL, OPT_ENV },
+	{ "clear-env", no_argument, NULL, OPT_CLEAR_ENV },
+	{ "allow-env", required_argument, NULL, OPT_ALLOW_ENV },
+	{ "cwd", required_argument, NULL, OPT_CWD },
+	{ "stdin-file", required_argument, NULL, OPT_STDIN_FILE },
+	{ "stdin-text", required_argument, NULL, OPT_STDIN_TEXT },
+	{ "no-stdin", no_argument, NULL, OPT_NO_STDIN },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "result-file", required_argument, NULL, OPT_RESULT_FILE },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+typedef struct run_state {
+	art_task *task;
+	int signal_received;
+} run_state;
+
+static void on_signal(art_runtime *rt, int fd, uint32_t events, void *userdata)
+{
+	(void)rt;
+	(void)events;
+	run_state *st = userdata;
+	struct signalfd_siginfo si;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		/* A second signal while stopping escalates to SIGKILL (cancel
+		 * of a stopping task). */
+		st->signal_received = (int)si.ssi_signo;
+		if (st->task)
+			art_task_cancel(st->task);
+	}
+}
+
+static int set_limit(art_spec *spec, art_limit which, const char *opt, const char *arg)
+{
+	uint64_t v;
+	int r;
+	switch (which) {
+	case ART_LIMIT_CPU_TIME: {
+		int64_t ns;
+		if ((r = cli_parse_duration(opt, arg, &ns)) < 0)
+			return r;
+		/* RLIMIT_CPU counts whole seconds: round up, at least one. */
+		v = (uint64_t)((ns + 999999999) / 1000000000);
+		v = v ? v : 1;
+		break;
+	}
+	case ART_LIMIT_NOFILE:
+	case ART_LIMIT_NPROC:
+		if ((r = cli_parse_uint(opt, arg, &v)) < 0)
+			return r;
+		break;
+	default:
+		if ((r = cli_parse_size(opt, arg, &v)) < 0)
+			return r;
+	}
+	return art_spec_set_limit(spec, which, v);
+}
+
+static int write_record(const art_spec *spec, const art_result *res, const char *path)
+{
+	char *json = NULL;
+	int r = art_result_to_json(spec, res, 1, &json);
+	if (r < 0) {
+		cli_error("cannot format the result: %s", strerror(-r));
+		return r;
+	}
+	FILE *f = path ? fopen(path, "we") : stderr;
+	if (!f) {
+		r = -errno;
+		cli_error("%s: %s", path, strerror(errno));
+		free(json);
+		return r;
+	}
+	fprintf(f, "%s\n", json);
+	if (path)
+		fclose(f);
+	free(json);
+	return 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	art_spec *spec = NULL;
+	art_runtime *rt = NULL;
+	run_state st = { 0 };
+	int ret = EXIT_AGENTRT_FAILED, sfd = -1, r = 0;
+	bool json = false;
+	const char *result_file = NULL;
+
+	if (art_spec_new(&spec) < 0) {
+		cli_error("out of memory");
+		return EXIT_AGENTRT_FAILED;
+	}
+	art_spec_set_stdin(spec, ART_STDIN_INHERIT, NULL, 0, NULL);
+	art_spec_set_output(spec, ART_STREAM_STDOUT, ART_OUTPUT_INHERIT, 0, NULL, 0);
+	art_spec_set_output(spec, ART_STREAM_STDERR, ART_OUTPUT_INHERIT, 0, NULL, 0);
+
+	int c;
+	optind = 1;
+	/* '+': options end at the first non-option, so CMD's own options are
+	 * never taken for ours even without "--". */
+	while (r >= 0 && (c = getopt_long(argc, argv, "+qh", options, NULL)) != -1) {
+		const char *name = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+		unsigned errors_before = cli_errors;
+		int64_t ns;
+		switch (c) {
+		case OPT_TIMEOUT:
+			if ((r = cli_parse_duration("--timeout", optarg, &ns)) == 0)
+				r = art_spec_set_timeout(spec, ns);
+			break;
+		case OPT_GRACE:
+			if ((r = cli_parse_duration("--grace", optarg, &ns)) == 0)
+				r = art_spec_set_grace(spec, ns);
+			break;
+		case OPT_MEMORY:
+			r = set_limit(spec, ART_LIMIT_ADDRESS_SPACE, "--memory", optarg);
+			break;
+		case OPT_CPU_TIME:
+			r = set_limit(spec, ART_LIMIT_CPU_TIME, "--cpu-time", optarg);
+			break;
+		case OPT_NOFILE:
+			r = set_limit(spec, ART_LIMIT_NOFILE, "--nofile", optarg);
+			break;
+		case OPT_NPROC:
+			r = set_limit(spec, ART_LIMIT_NPROC, "--nproc", optarg);
+			break;
+		case OPT_FSIZE:
+			r = set_limit(spec, ART_LIMIT_FILE_SIZE, "--fsize", optarg);
+			break;
+		case OPT_CORE:
+			r = set_limit(spec, ART_LIMIT_CORE, "--core", optarg);
+			break;
+		case OPT_ENV: {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg) {
+				cli_error("--env: \"%s\" is not NAME=VALUE", optarg);
+				r = -EINVAL;
+				break;
+			}
+			*eq = 0;
+			r = art_spec_env_set(spec, optarg, eq + 1);
+			*eq = '=';
+			break;
+		}
+		case OPT_CLEAR_ENV:
+			r = art_spec_set_env_mode(spec, ART_ENV_CLEAR);
+			break;
+		case OPT_ALLOW_ENV:
+			if ((r = art_spec_set_env_mode(spec, ART_ENV_ALLOW)) == 0)
+				r = art_spec_env_allow(spec, optarg);
+			break;
+		case OPT_CWD:
+			r = art_spec_set_cwd(spec, optarg);
+			break;
+		case OPT_STDIN_FILE:
+			r = art_spec_set_stdin(spec, ART_STDIN_FILE, NULL, 0, optarg);
+			break;
+		case OPT_STDIN_TEXT:
+			r = art_spec_set_stdin(spec, ART_STDIN_BYTES, optarg, strlen(optarg), NULL);
+			break;
+		case OPT_NO_STDIN:
+			r = art_spec_set_stdin(spec, ART_STDIN_NULL, NULL, 0, NULL);
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_RESULT_FILE:
+			result_file = optarg;
+			break;
+		case 'q':
+			cli_quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			ret = 0;
+			goto out;
+		default:
+			/* getopt has said what was wrong. */
+			cli_errors++;
+			r = -EINVAL;
+		}
+		/* Parsers say what was wrong themselves; the setters do not. */
+		if (r < 0 && cli_errors == errors_before)
+			cli_error("%s: invalid value \"%s\" (%s)", name, optarg ? optarg : "",
+				  strerror(-r));
+	}
+	if (r < 0)
+		goto out;
+	if (optind >= argc) {
+		cli_error("run: no command given (usage: agentrt run [OPTIONS] -- CMD [ARGS...])");
+		goto out;
+	}
+	if ((r = art_spec_set_argv(spec, (const char *const *)argv + optind)) < 0) {
+		cli_error("run: invalid command: %s", strerror(-r));
+		goto out;
+	}
+	art_spec_set_id(spec, "run");
+
+	sigset_t sigs;
+	sfd = cli_signalfd(&sigs);
+	if (sfd < 0) {
+		cli_error("signalfd: %s", strerror(errno));
+		goto out;
+	}
+	art_runtime_config cfg = {
+		.max_running = 1,
+		.flags = ART_RT_KILL_ORPHANS,
+		.task_nofile_default = cli_raise_nofile(),
+	};
+	art_error err = { 0 };
+	if ((r = art_runtime_new(&cfg, &rt, &err)) < 0) {
+		cli_error("%s", err.msg);
+		goto out;
+	}
+	if ((r = art_runtime_watch_fd(rt, sfd, EPOLLIN, on_signal, &st)) < 0 ||
+	    (r = art_runtime_submit(rt, spec, NULL, &st.task, &err)) < 0) {
+		cli_error("%s", r == err.code ? err.msg : strerror(-r));
+		goto out;
+	}
+	art_runtime_finish(rt);
+	if ((r = art_runtime_run(rt)) < 0) {
+		cli_error("event loop: %s", strerror(-r));
+		goto out;
+	}
+
+	const art_result *res = art_task_result(st.task);
+	if (!res) {
+		cli_error("internal error: the task did not end");
+		goto out;
+	}
+	if (res->end == ART_END_START_FAILED) {
+		char msg[512];
+		cli_describe_start_failure(spec, res, msg, sizeof(msg));
+		cli_error("%s", msg);
+	} else if (res->end == ART_END_TIMEOUT) {
+		cli_error("timed out after %.3gs%s", (double)res->wall_ns / 1e9,
+			  res->term_signal == SIGKILL ? " (killed after the grace)" : "");
+	}
+	ret = art_result_exit_status(res);
+	/* Stopped because we were told to: exit as that signal would have. */
+	if (res->end == ART_END_CANCELLED && st.signal_received)
+		ret = 128 + st.signal_received;
+	if ((json || result_file) && write_record(spec, res, result_file) < 0)
+		ret = EXIT_AGENTRT_FAILED;
+out:
+	if (st.task)
+		art_task_unref(st.task);
+	art_runtime_free(rt);
+	if (sfd >= 0)
+		close(sfd);
+	art_spec_free(spec);
+	return ret;
+}

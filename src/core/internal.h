@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runtime and its tasks. Everything here belongs to the loop thread,
+ * except what the `mu`-protected inbox holds and the atomic requests.
+ */
+#ifndef ART_CORE_INTERNAL_H
+#define ART_CORE_INTERNAL_H
+
+#include <agentrt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "base/intset.h"
+#include "base/list.h"
+#include "base/pool.h"
+#include "core/taskspec.h"
+#include "os/loop.h"
+
+/* Captured output is kept in a chain of pooled chunks, trimmed to the cap
+ * as it grows, and made contiguous once when the task ends. */
+#define OUT_CHUNK_SIZE 4096
+typedef struct out_chunk {
+	struct out_chunk *next;
+	size_t len;
+	char data[OUT_CHUNK_SIZE - 2 * sizeof(size_t)];
+} out_chunk;
+
+typedef struct task_output {
+	int fd; /* read end of the pipe; -1 once closed */
+	loop_watch watch;
+	out_chunk *head, *last;
+	size_t kept; /* bytes in the chain */
+	size_t cap;
+	uint64_t bytes;
+	bool truncated;
+	char *tail; /* contiguous tail, made at the end */
+	size_t tail_len;
+} task_output;
+
+/* Events of the task state machine (see task.c and docs/ARCHITECTURE.md). */
+typedef enum task_event {
+	EV_START_OK,
+	EV_START_FAILED,
+	EV_EXITED,
+	EV_TIMEOUT,
+	EV_CANCEL,
+	EV_GRACE_END,
+	EV__COUNT,
+} task_event;
+
+struct art_task {
+	atomic_uint refs;
+	art_runtime *rt;
+	art_spec *spec;
+	void *userdata;
+	art_task_state state;
+	art_end stop_reason; /* ART_END_TIMEOUT or ART_END_CANCELLED while stopping */
+	bool kill_sent;
+	list_node link; /* rt->inbox, rt->queued or rt->running */
+	pid_t pid;
+	int pidfd;
+	loop_watch pid_watch;
+	loop_timer timer; /* the timeout, then the grace */
+	int stdin_fd;     /* ART_STDIN_PIPE: our write end */
+	task_output out[2];
+	art_result result;
+};
+
+typedef struct orphan {
+	list_node link;
+	loop_watch watch; /* on the pidfd */
+	pid_t pid;
+	art_runtime *rt;
+} orphan;
+
+typedef struct fd_watch {
+	list_node link;
+	loop_watch watch;
+	art_fd_fn fn;
+	void *userdata;
+	art_runtime *rt;
+} fd_watch;
+
+typedef struct cancel_req {
+	list_node link;
+	art_task *task; /* holds a reference */
+} cancel_req;
+
+struct art_runtime {
+	art_runtime_config cfg;
+	loop *loop;
+	pthread_t loop_thread;
+	bool in_loop;
+
+	/* Filled by any thread under mu, drained by the loop. */
+	pthread_mutex_t mu;
+	list_node inbox;   /* submitted tasks */
+	list_node cancels; /* cancel_req */
+	atomic_bool req_cancel_all, req_finish, req_stop;
+	atomic_uint req_max_running; /* 0: no change requested */
+
+	list_node queued;
+	list_node running; /* RUNNING and STOPPING tasks */
+	list_node orphans;
+	list_node watches;
+	intset child_pids; /* leaders and orphans we reap: everything else is swept */
+	bool finishing;
+
+	unsigned max_running;
+	unsigned n_running, n_queued;
+	art_runtime_stats stats;
+
+	int devnull;
+	void *spawn_stack;
+	pool chunks;
+	char *scratch; /* one read of output lands here first */
+	size_t scratch_size;
+	list_node graveyard; /* tasks done this iteration, unref'd after it */
+	list_node dead_watches;
+};
+
+/* task.c */
+int task_new(art_runtime *rt, const art_spec *spec, void *userdata, art_task **out);
+void task_dispatch(art_task *t, task_event ev);
+void task_start(art_task *t);
+void task_kill_now(art_task *t);
+void task_reap_blocking(art_task *t);
+void task_free(art_task *t);
+
+/* output.c */
+void output_init(task_output *o);
+int output_open(art_runtime *rt, art_task *t, int stream, int *child_fd);
+void output_drain(art_runtime *rt, art_task *t, int stream);
+void output_finish(art_runtime *rt, task_output *o);
+void output_release(art_runtime *rt, task_output *o);
+
+/* runtime.c */
+void runtime_task_done(art_runtime *rt, art_task *t);
+void runtime_sweep_orphans(art_runtime *rt, art_task *t);
+
+#endif

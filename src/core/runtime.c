@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The runtime: one loop that owns every task. Other threads hand work over
+ * through the inbox (a mutex-protected list) and wake the loop with its
+ * eventfd; nothing else about a task is touched outside the loop thread.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "base/fd.h"
+#include "base/macros.h"
+#include "core/internal.h"
+#include "os/pidfd.h"
+#include "os/proc.h"
+#include "os/spawn.h"
+
+#define SCRATCH_SIZE (64 * 1024)
+#define POOL_MAX_FREE 1024 /* 4 MiB of chunks kept for reuse at most */
+
+static unsigned default_max_running(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static bool on_loop_thread(const art_runtime *rt)
+{
+	return rt->in_loop && pthread_equal(rt->loop_thread, pthread_self());
+}
+
+static void wake(art_runtime *rt)
+{
+	if (!on_loop_thread(rt))
+		loop_wake(rt->loop);
+}
+
+/* ------------------------------------------------------------ tasks */
+
+void runtime_task_done(art_runtime *rt, art_task *t)
+{
+	output_finish(rt, &t->out[0]);
+	output_finish(rt, &t->out[1]);
+	t->stdin_fd = safe_close(t->stdin_fd);
+	art_result *res = &t->result;
+	res->stdout_bytes = t->out[0].bytes;
+	res->stderr_bytes = t->out[1].bytes;
+	res->stdout_tail = t->out[0].tail;
+	res->stdout_tail_len = t->out[0].tail_len;
+	res->stderr_tail = t->out[1].tail;
+	res->stderr_tail_len = t->out[1].tail_len;
+	res->stdout_truncated = t->out[0].truncated;
+	res->stderr_truncated = t->out[1].truncated;
+	rt->stats.ended++;
+	if (rt->cfg.on_exit)
+		rt->cfg.on_exit(rt, t, res, rt->cfg.userdata);
+	/* The runtime's reference goes at the end of the iteration: events
+	 * for this task may still be in the loop's current batch. */
+	list_add_tail(&rt->graveyard, &t->link);
+}
+
+static void bury_dead(art_runtime *rt)
+{
+	list_node *n;
+	while ((n = list_pop_front(&rt->graveyard)))
+		art_task_unref(container_of(n, art_task, link));
+	while ((n = list_pop_front(&rt->dead_watches)))
+		free(container_of(n, fd_watch, link));
+}
+
+static void start_queued(art_runtime *rt)
+{
+	while (rt->n_running < rt->max_running && !list_empty(&rt->queued)) {
+		art_task *t = container_of(list_pop_front(&rt->queued), art_task, link);
+		rt->n_queued--;
+		task_start(t);
+	}
+}
+
+/* ------------------------------------------------------------ orphans */
+
+static void on_orphan_ready(loop *l, loop_watch *w, uint32_t events)
+{
+	(void)events;
+	orphan *o = container_of(w, orphan, watch);
+	int fd = w->fd;
+	loop_watch_del(l, w);
+	pidfd_reap(fd, NULL, NULL);
+	safe_close(fd);
+	intset_del(&o->rt->child_pids, o->pid);
+	list_remove(&o->link);
+	free(o);
+}
+
+/*
+ * With ART_RT_KILL_ORPHANS each task leader is a subreaper, so what its
+ * descendants leave behind stays under it while it lives and comes to us
+ * only when it dies. Any child of ours that is neither a leader nor an
+ * orphan we are already reaping is therefore the remains of a task that
+ * has ended: it is killed and reaped through a pidfd. Safe to do by pid:
+ * a child of ours cannot be reaped (and its pid reused) by anyone but us.
+ */
+void runtime_sweep_orphans(art_runtime *rt, art_task *t)
+{
+	pid_t *kids = NULL;
+	int n = proc_children(&kids);
+	for (int i = 0; i < n; i++) {
+		pid_t pid = kids[i];
+		if (intset_has(&rt->child_pids, pid))
+			continue;
+		int fd = pidfd_open_pid(pid);
+		if (fd < 0)
+			continue;
+		pidfd_signal(fd, SIGKILL);
+		orphan *o = calloc(1, sizeof(*o));
+		if (!o || loop_watch_add(rt->loop, &o->watch, fd, EPOLLIN, on_orphan_ready) < 0) {
+			/* Cannot watch it: wait for it here, it has been SIGKILLed. */
+			free(o);
+			pidfd_reap(fd, NULL, NULL);
+			safe_close(fd);
+		} else {
+			o->pid = pid;
+			o->rt = rt;
+			list_add_tail(&rt->orphans, &o->link);
+			intset_add(&rt->child_pids, pid);
+		}
+		rt->stats.orphans_killed++;
+		if (t)
+			t->result.orphans_killed++;
+	}
+	free(kids);
+}
+
+/* ------------------------------------------------------------ inbox */
+
+static void drain_inbox(art_runtime *rt)
+{
+	list_node tasks, cancels;
+	list_init(&tasks);
+	list_init(&cancels);
+	pthread_mutex_lock(&rt->mu);
+	/* Splice both lists out, so the lock is held only for that. */
+	if (!list_empty(&rt->inbox)) {
+		tasks = rt->inbox;
+		tasks.next->prev = &tasks;
+		tasks.prev->next = &tasks;
+		list_init(&rt->inbox);
+	}
+	if (!list_empty(&rt->cancels)) {
+		cancels = rt->cancels;
+		cancels.next->prev = &cancels;
+		cancels.prev->next = &cancels;
+		list_init(&rt->cancels);
+	}
+	pthread_mutex_unlock(&rt->mu);
+
+	list_node *n;
+	while ((n = list_pop_front(&tasks))) {
+		list_add_tail(&rt->queued, n);
+		rt->n_queued++;
+	}
+	while ((n = list_pop_front(&cancels))) {
+		cancel_req *c = container_of(n, cancel_req, link);
+		task_dispatch(c->task, EV_CANCEL);
+		art_task_unref(c->task);
+		free(c);
+	}
+	unsigned want = atomic_exchange(&rt->req_max_running, 0);
+	if (want)
+		rt->max_running = want;
+	if (atomic_exchange(&rt->req_cancel_all, false)) {
+		list_node *tmp;
+		list_for_each_safe(n, tmp, &rt->queued)
+			task_dispatch(container_of(n, art_task, link), EV_CANCEL);
+		list_for_each_safe(n, tmp, &rt->running)
+			task_dispatch(container_of(n, art_task, link), EV_CANCEL);
+	}
+	if (atomic_load(&rt->req_finish))
+		rt->finishing = true;
+}
+
+static void on_wake(loop *l, void *userdata)
+{
+	(void)l;
+	drain_inbox(userdata);
+}
+
+/* ------------------------------------------------------------ public */
+
+int art_runtime_new(const art_runtime_config *config, art_runtime **out, art_error *err)
+{
+	art_runtime *rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return art_error_set(err, -ENOMEM, "out of memory");
+	if (config)
+		rt->cfg = *config;
+	rt->max_running = rt->cfg.max_running ? rt->cfg.max_running : default_max_running();
+	rt->devnull = -1;
+	pthread_mutex_init(&rt->mu, NULL);
+	list_init(&rt->inbox);
+	list_init(&rt->cancels);
+	list_init(&rt->queued);
+	list_init(&rt->running);
+	list_init(&rt->orphans);
+	list_init(&rt->watches);
+	list_init(&rt->graveyard);
+	list_init(&rt->dead_watches);
+	pool_init(&rt->chunks, sizeof(out_chunk), POOL_MAX_FREE);
+
+	int r = loop_new(on_wake, rt, &rt->loop);
+	if (r < 0) {
+		art_runtime_free(rt);
+		return art_error_set(err, r, "cannot create the event loop: %s", strerror(-r));
+	}
+	/* Above 2, so that a host with closed stdio never hands it out as 0..2. */
+	rt->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (rt->devnull >= 0)
+		rt->devnull = fd_move_above(rt->devnull, 3);
+	if (rt->devnull < 0) {
+		r = rt->devnull < -1 ? rt->devnull : -errno;
+		art_runtime_free(rt);
+		return art_error_set(err, r, "/dev/null: %s", strerror(-r));
+	}
+	rt->spawn_stack = mmap(NULL, SPAWN_STACK_SIZE, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	rt->scratch_size = SCRATCH_SIZE;
+	rt->scratch = malloc(rt->scratch_size);
+	if (rt->spawn_stack == MAP_FAILED || !rt->scratch) {
+		if (rt->spawn_stack == MAP_FAILED)
+			rt->spawn_stack = NULL;
+		art_runtime_free(rt);
+		return art_error_set(err, -ENOMEM, "out of memory");
+	}
+	if (rt->cfg.flags & ART_RT_KILL_ORPHANS) {
+		r = proc_set_subreaper(1);
+		if (r < 0) {
+			art_runtime_free(rt);
+			return art_error_set(err, r, "cannot become a child subreaper: %s",
+					     strerror(-r));
+		}
+	}
+	*out = rt;
+	return 0;
+}
+
+/* Kills and reaps everything; used at the end. Blocking on each pidfd is
+ * fine here: every process has been sent SIGKILL. */
+static void kill_everything(art_runtime *rt)
+{
+	rt->in_loop = true;
+	rt->loop_thread = pthread_self();
+	drain_inbox(rt);
+	list_node *n, *tmp;
+	list_for_each_safe(n, tmp, &rt->queued)
+		task_dispatch(container_of(n, art_task, link), EV_CANCEL);
+	list_for_each_safe(n, tmp, &rt->running)
+		task_kill_now(container_of(n, art_task, link));
+	while ((n = rt->running.next) != &rt->running)
+		task_reap_blocking(container_of(n, art_task, link));
+	while ((n = rt->orphans.next) != &rt->orphans) {
+		orphan *o = container_of(n, orphan, link);
+		on_orphan_ready(rt->loop, &o->watch, 0);
+	}
+	/* Orphans of orphans arrive as their parents die: sweep until none. */
+	if (rt->cfg.flags & ART_RT_KILL_ORPHANS) {
+		for (int round = 0; round < 1000; round++) {
+			runtime_sweep_orphans(rt, NULL);
+			if (list_empty(&rt->orphans))
+				break;
+			while ((n = rt->orphans.next) != &rt->orphans)
+				on_orphan_ready(rt->loop, &container_of(n, orphan, link)->watch, 0);
+		}
+	}
+	bury_dead(rt);
+	rt->in_loop = false;
+}
+
+void art_runtime_free(art_runtime *rt)
+{
+	if (!rt)
+		return;
+	if (rt->loop)
+		kill_everything(rt);
+	list_node *n;
+	while ((n = list_pop_front(&rt->watches))) {
+		fd_watch *fw = container_of(n, fd_watch, link);
+		loop_watch_del(rt->loop, &fw->watch);
+		free(fw);
+	}
+	if (rt->cfg.flags & ART_RT_KILL_ORPHANS)
+		proc_set_subreaper(0);
+	loop_free(rt->loop);
+	safe_close(rt->devnull);
+	if (rt->spawn_stack)
+		munmap(rt->spawn_stack, SPAWN_STACK_SIZE);
+	free(rt->scratch);
+	pool_destroy(&rt->chunks);
+	intset_free(&rt->child_pids);
+	pthread_mutex_destroy(&rt->mu);
+	free(rt);
+}
+
+int art_runtime_submit(art_runtime *rt, const art_spec *spec, void *userdata, art_task **out,
+		       art_error *err)
+{
+	if (!spec->argv.n)
+		return art_error_set(err, -EINVAL, "cmd: missing");
+	art_task *t;
+	int r = task_new(rt, spec, userdata, &t);
+	if (r < 0)
+		return art_error_set(err, r, "cannot create task: %s", strerror(-r));
+	if (out) {
+		art_task_ref(t);
+		*out = t;
+	}
+	pthread_mutex_lock(&rt->mu);
+	list_add_tail(&rt->inbox, &t->link);
+	rt->stats.submitted++;
+	pthread_mutex_unlock(&rt->mu);
+	wake(rt);
+	return 0;
+}
+
+static bool idle(const art_runtime *rt)
+{
+	return list_empty(&rt->queued) && list_empty(&rt->running) && list_empty(&rt->orphans);
+}
+
+int art_runtime_step(art_runtime *rt, int timeout_ms)
+{
+	rt->in_loop = true;
+	rt->loop_thread = pthread_self();
+	drain_inbox(rt);
+	start_queued(rt);
+	/* Do not sleep while tasks wait for a free slot that just opened. */
+	if (rt->n_running < rt->max_running && !list_empty(&rt->queued))
+		timeout_ms = 0;
+	int r = loop_run_once(rt->loop, timeout_ms);
+	drain_inbox(rt);
+	start_queued(rt);
+	bury_dead(rt);
+	rt->in_loop = false;
+	if (r < 0)
+		return r;
+	return idle(rt) ? 0 : 1;
+}
+
+int art_runtime_run(art_runtime *rt)
+{
+	for (;;) {
+		if (atomic_exchange(&rt->req_stop, false))
+			return 0;
+		if (rt->finishing) {
+			pthread_mutex_lock(&rt->mu);
+			bool inbox_empty = list_empty(&rt->inbox) && list_empty(&rt->cancels);
+			pthread_mutex_unlock(&rt->mu);
+			if (inbox_empty && idle(rt))
+				return 0;
+		}
+		int r = art_runtime_step(rt, -1);
+		if (r < 0)
+			return r;
+	}
+}
+
+int art_runtime_fd(const art_runtime *rt)
+{
+	return loop_fd(rt->loop);
+}
+
+void art_runtime_finish(art_runtime *rt)
+{
+	atomic_store(&rt->req_finish, true);
+	loop_wake(rt->loop);
+}
+
+void art_runtime_stop(art_runtime *rt)
+{
+	atomic_store(&rt->req_stop, true);
+	loop_wake(rt->loop);
+}
+
+void art_runtime_cancel_all(art_runtime *rt)
+{
+	atomic_store(&rt->req_cancel_all, true);
+	loop_wake(rt->loop);
+}
+
+void art_runtime_set_max_running(art_runtime *rt, unsigned max_running)
+{
+	atomic_store(&rt->req_max_running, max_running ? max_running : default_max_running());
+	loop_wake(rt->loop);
+}
+
+void art_runtime_stats_get(art_runtime *rt, art_runtime_stats *out)
+{
+	*out = rt->stats;
+	out->running = rt->n_running;
+	out->queued = rt->n_queued;
+	out->pool_hits = rt->chunks.hits;
+	out->pool_misses = rt->chunks.misses;
+	out->pool_bytes = (rt->chunks.n_free + rt->chunks.n_out) * rt->chunks.size;
+}
+
+static void on_user_fd(loop *l, loop_watch *w, uint32_t events)
+{
+	(void)l;
+	fd_watch *fw = container_of(w, fd_watch, watch);
+	fw->fn(fw->rt, w->fd, events, fw->userdata);
+}
+
+int art_runtime_watch_fd(art_runtime *rt, int fd, uint32_t events, art_fd_fn fn, void *userdata)
+{
+	fd_watch *fw = calloc(1, sizeof(*fw));
+	if (!fw)
+		return -ENOMEM;
+	fw->fn = fn;
+	fw->userdata = userdata;
+	fw->rt = rt;
+	int r = loop_watch_add(rt->loop, &fw->watch, fd, events, on_user_fd);
+	if (r < 0) {
+		free(fw);
+		return r;
+	}
+	list_add_tail(&rt->watches, &fw->link);
+	return 0;
+}
+
+int art_runtime_unwatch_fd(art_runtime *rt, int fd)
+{
+	list_node *n, *tmp;
+	list_for_each_safe(n, tmp, &rt->watches) {
+		fd_watch *fw = container_of(n, fd_watch, link);
+		if (fw->watch.fd != fd)
+			continue;
+		loop_watch_del(rt->loop, &fw->watch);
+		/* Freed after the iteration, like tasks. */
+		list_remove(&fw->link);
+		list_add_tail(&rt->dead_watches, &fw->link);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* ------------------------------------------------------------ tasks */
+
+void art_task_ref(art_task *t)
+{
+	atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+}
+
+void art_task_unref(art_task *t)
+{
+	if (t && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+		task_free(t);
+}
+
+void art_task_cancel(art_task *t)
+{
+	art_runtime *rt = t->rt;
+	cancel_req *c = malloc(sizeof(*c));
+	if (!c) {
+		/* Cannot queue the request: fall back to cancelling everything
+		 * rather than silently doing nothing. */
+		art_runtime_cancel_all(rt);
+		return;
+	}
+	art_task_ref(t);
+	c->task = t;
+	pthread_mutex_lock(&rt->mu);
+	list_add_tail(&rt->cancels, &c->link);
+	pthread_mutex_unlock(&rt->mu);
+	wake(rt);
+}
+
+const char *art_task_id(const art_task *t)
+{
+	return t->spec->id;
+}
+
+void *art_task_userdata(const art_task *t)
+{
+	return t->userdata;
+}
+
+art_task_state art_task_state_get(const art_task *t)
+{
+	return t->state;
+}
+
+const art_spec *art_task_spec(const art_task *t)
+{
+	return t->spec;
+}
+
+const art_result *art_task_result(const art_task *t)
+{
+	return t->state == ART_TASK_DONE ? &t->result : NULL;
+}
+
+int art_task_stdin_fd(const art_task *t)
+{
+	return t->stdin_fd;
+}
+
+void art_task_close_stdin(art_task *t)
+{
+	t->stdin_fd = safe_close(t->stdin_fd);
+}

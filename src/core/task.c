@@ -1,0 +1,572 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A task's lifecycle, as a table of transitions (docs/ARCHITECTURE.md):
+ *
+ *             START_OK  START_FAILED  EXITED  TIMEOUT   CANCEL    GRACE_END
+ *   QUEUED    RUNNING   DONE          -       -         DONE      -
+ *   RUNNING   -         -             DONE    STOPPING  STOPPING  -
+ *   STOPPING  -         -             DONE    -         STOPPING  STOPPING
+ *   DONE      -         -             -       -         -         -
+ *
+ * "-" means the event is ignored in that state. Entering STOPPING sends
+ * SIGTERM to the task's process group and arms the grace timer; GRACE_END
+ * (or a second CANCEL) sends SIGKILL.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/fd.h"
+#include "base/macros.h"
+#include "base/time.h"
+#include "core/internal.h"
+#include "os/pidfd.h"
+#include "os/spawn.h"
+
+extern char **environ;
+
+typedef void (*task_action)(art_task *t);
+
+static void act_started(art_task *t);
+static void act_start_failed(art_task *t);
+static void act_exited(art_task *t);
+static void act_stop_timeout(art_task *t);
+static void act_stop_cancel(art_task *t);
+static void act_cancel_queued(art_task *t);
+static void act_kill(art_task *t);
+
+static const struct transition {
+	art_task_state next;
+	task_action action; /* NULL with next == current: ignored */
+} transitions[ART_TASK_DONE + 1][EV__COUNT] = {
+	[ART_TASK_QUEUED] = {
+		[EV_START_OK] = { ART_TASK_RUNNING, act_started },
+		[EV_START_FAILED] = { ART_TASK_DONE, act_start_failed },
+		[EV_EXITED] = { ART_TASK_QUEUED, NULL },
+		[EV_TIMEOUT] = { ART_TASK_QUEUED, NULL },
+		[EV_CANCEL] = { ART_TASK_DONE, act_cancel_queued },
+		[EV_GRACE_END] = { ART_TASK_QUEUED, NULL },
+	},
+	[ART_TASK_RUNNING] = {
+		[EV_START_OK] = { ART_TASK_RUNNING, NULL },
+		[EV_START_FAILED] = { ART_TASK_RUNNING, NULL },
+		[EV_EXITED] = { ART_TASK_DONE, act_exited },
+		[EV_TIMEOUT] = { ART_TASK_STOPPING, act_stop_timeout },
+		[EV_CANCEL] = { ART_TASK_STOPPING, act_stop_cancel },
+		[EV_GRACE_END] = { ART_TASK_RUNNING, NULL },
+	},
+	[ART_TASK_STOPPING] = {
+		[EV_START_OK] = { ART_TASK_STOPPING, NULL },
+		[EV_START_FAILED] = { ART_TASK_STOPPING, NULL },
+		[EV_EXITED] = { ART_TASK_DONE, act_exited },
+		[EV_TIMEOUT] = { ART_TASK_STOPPING, NULL },
+		[EV_CANCEL] = { ART_TASK_STOPPING, act_kill },
+		[EV_GRACE_END] = { ART_TASK_STOPPING, act_kill },
+	},
+	[ART_TASK_DONE] = {
+		[EV_START_OK] = { ART_TASK_DONE, NULL },
+		[EV_START_FAILED] = { ART_TASK_DONE, NULL },
+		[EV_EXITED] = { ART_TASK_DONE, NULL },
+		[EV_TIMEOUT] = { ART_TASK_DONE, NULL },
+		[EV_CANCEL] = { ART_TASK_DONE, NULL },
+		[EV_GRACE_END] = { ART_TASK_DONE, NULL },
+	},
+};
+
+void task_dispatch(art_task *t, task_event ev)
+{
+	const struct transition *tr = &transitions[t->state][ev];
+	if (!tr->action)
+		return;
+	t->state = tr->next;
+	tr->action(t);
+}
+
+int task_new(art_runtime *rt, const art_spec *spec, void *userdata, art_task **out)
+{
+	if (!spec->argv.n)
+		return -EINVAL;
+	art_task *t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	int r = art_spec_clone(spec, &t->spec);
+	if (r < 0) {
+		free(t);
+		return r;
+	}
+	atomic_init(&t->refs, 1);
+	t->rt = rt;
+	t->userdata = userdata;
+	t->state = ART_TASK_QUEUED;
+	t->pidfd = -1;
+	t->stdin_fd = -1;
+	list_init(&t->link);
+	loop_watch_init(&t->pid_watch);
+	loop_timer_init(&t->timer);
+	output_init(&t->out[0]);
+	output_init(&t->out[1]);
+	t->result.exit_code = -1;
+	t->result.queued_ns = mono_ns();
+	*out = t;
+	return 0;
+}
+
+void task_free(art_task *t)
+{
+	output_release(t->rt, &t->out[0]);
+	output_release(t->rt, &t->out[1]);
+	safe_close(t->pidfd);
+	safe_close(t->stdin_fd);
+	art_spec_free(t->spec);
+	free(t);
+}
+
+/* ------------------------------------------------------------ signals */
+
+/* Signals the whole process group. The group's id is the leader's pid,
+ * which stays reserved while the leader is unreaped: we only get here
+ * before reaping it, so the number cannot name someone else's group. A
+ * leader that left its group is signalled through its pidfd as well. */
+static void signal_task(art_task *t, int sig)
+{
+	if (t->pidfd < 0)
+		return;
+	if (getpgid(t->pid) != t->pid)
+		pidfd_signal(t->pidfd, sig);
+	kill(-t->pid, sig);
+}
+
+static void on_grace_end(loop *l, loop_timer *timer)
+{
+	(void)l;
+	task_dispatch(container_of(timer, art_task, timer), EV_GRACE_END);
+}
+
+static void on_timeout(loop *l, loop_timer *timer)
+{
+	(void)l;
+	task_dispatch(container_of(timer, art_task, timer), EV_TIMEOUT);
+}
+
+static void act_kill(art_task *t)
+{
+	loop_timer_disarm(t->rt->loop, &t->timer);
+	t->kill_sent = true;
+	signal_task(t, SIGKILL);
+}
+
+static void begin_stop(art_task *t, art_end reason)
+{
+	t->stop_reason = reason;
+	if (t->spec->grace_ns == 0) {
+		act_kill(t);
+		return;
+	}
+	signal_task(t, SIGTERM);
+	if (loop_timer_arm(t->rt->loop, &t->timer, mono_ns() + t->spec->grace_ns, on_grace_end) < 0)
+		act_kill(t);
+}
+
+static void act_stop_timeout(art_task *t)
+{
+	t->rt->stats.timeouts++;
+	begin_stop(t, ART_END_TIMEOUT);
+}
+
+static void act_stop_cancel(art_task *t)
+{
+	t->rt->stats.cancelled++;
+	begin_stop(t, ART_END_CANCELLED);
+}
+
+static void act_cancel_queued(art_task *t)
+{
+	t->rt->stats.cancelled++;
+	t->rt->n_queued--;
+	list_remove(&t->link);
+	t->result.end = ART_END_CANCELLED;
+	runtime_task_done(t->rt, t);
+}
+
+/* Used when the runtime shuts down: no grace. */
+void task_kill_now(art_task *t)
+{
+	if (t->state == ART_TASK_RUNNING || t->state == ART_TASK_STOPPING) {
+		if (t->state == ART_TASK_RUNNING) {
+			t->stop_reason = ART_END_CANCELLED;
+			t->rt->stats.cancelled++;
+		}
+		t->state = ART_TASK_STOPPING;
+		act_kill(t);
+	}
+}
+
+/* ------------------------------------------------------------ exit */
+
+static void record_exit(art_task *t, const siginfo_t *si, const struct rusage *ru)
+{
+	art_result *res = &t->result;
+	if (si->si_code == CLD_EXITED)
+		res->exit_code = si->si_status;
+	else
+		res->term_signal = si->si_status;
+	if (t->stop_reason)
+		res->end = t->stop_reason;
+	else
+		res->end = si->si_code == CLD_EXITED ? ART_END_EXITED : ART_END_SIGNALED;
+	res->wall_ns = mono_ns() - res->started_ns;
+	res->user_ns = timeval_ns(ru->ru_utime.tv_sec, ru->ru_utime.tv_usec);
+	res->system_ns = timeval_ns(ru->ru_stime.tv_sec, ru->ru_stime.tv_usec);
+	res->max_rss_bytes = (uint64_t)ru->ru_maxrss * 1024;
+}
+
+static void act_exited(art_task *t)
+{
+	art_runtime *rt = t->rt;
+	/* Nothing the task started outlives it: its group goes down with the
+	 * leader, before the leader is reaped (see signal_task). */
+	kill(-t->pid, SIGKILL);
+	siginfo_t si;
+	struct rusage ru;
+	memset(&ru, 0, sizeof(ru));
+	if (pidfd_reap(t->pidfd, &si, &ru) < 0) {
+		/* Someone else reaped our child (a host calling waitpid(-1)):
+		 * the status is lost. */
+		memset(&si, 0, sizeof(si));
+		si.si_code = CLD_KILLED;
+		si.si_status = SIGKILL;
+	}
+	intset_del(&rt->child_pids, t->pid);
+	loop_watch_del(rt->loop, &t->pid_watch);
+	t->pidfd = safe_close(t->pidfd);
+	loop_timer_disarm(rt->loop, &t->timer);
+	record_exit(t, &si, &ru);
+
+	if (rt->cfg.flags & ART_RT_KILL_ORPHANS)
+		runtime_sweep_orphans(rt, t);
+	for (int s = ART_STREAM_STDOUT; s <= ART_STREAM_STDERR; s++)
+		output_drain(rt, t, s);
+	list_remove(&t->link);
+	rt->n_running--;
+	runtime_task_done(rt, t);
+}
+
+static void on_pidfd_ready(loop *l, loop_watch *w, uint32_t events)
+{
+	(void)l;
+	(void)events;
+	task_dispatch(container_of(w, art_task, pid_watch), EV_EXITED);
+}
+
+void task_reap_blocking(art_task *t)
+{
+	if (t->pidfd >= 0)
+		task_dispatch(t, EV_EXITED);
+}
+
+/* ------------------------------------------------------------ start */
+
+static void act_started(art_task *t)
+{
+	art_runtime *rt = t->rt;
+	rt->stats.started++;
+	rt->n_running++;
+	list_add_tail(&rt->running, &t->link);
+}
+
+static void act_start_failed(art_task *t)
+{
+	t->rt->stats.start_failures++;
+	t->result.end = ART_END_START_FAILED;
+	runtime_task_done(t->rt, t);
+}
+
+typedef struct start_ctx {
+	int child_fd[3];
+	char **envp;
+	char **paths;
+	size_t n_paths;
+} start_ctx;
+
+static void start_ctx_done(start_ctx *c)
+{
+	for (int i = 0; i < 3; i++)
+		safe_close(c->child_fd[i]);
+	if (c->envp != environ)
+		free(c->envp);
+	for (size_t i = 0; i < c->n_paths; i++)
+		free(c->paths[i]);
+	free(c->paths);
+}
+
+static bool env_allowed(const art_spec *s, const char *entry)
+{
+	size_t nlen = strcspn(entry, "=");
+	for (size_t i = 0; i < s->env_allow.n; i++) {
+		const char *pat = s->env_allow.v[i];
+		size_t plen = strlen(pat);
+		if (plen && pat[plen - 1] == '*') {
+			if (nlen >= plen - 1 && strncmp(entry, pat, plen - 1) == 0)
+				return true;
+		} else if (plen == nlen && strncmp(entry, pat, nlen) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool env_overridden(const art_spec *s, const char *entry)
+{
+	size_t nlen = strcspn(entry, "=");
+	for (size_t i = 0; i < s->env_set.n; i++) {
+		const char *e = s->env_set.v[i];
+		if (strncmp(e, entry, nlen) == 0 && (e[nlen] == '=' || e[nlen] == 0))
+			return true;
+	}
+	return false;
+}
+
+/* Builds the environment as an array of borrowed pointers: into the host's
+ * environ and into the spec, which both outlive the spawn. */
+static int build_env(const art_spec *s, char ***out)
+{
+	if (s->env_mode == ART_ENV_INHERIT && !s->env_set.n) {
+		*out = environ;
+		return 0;
+	}
+	size_t n_host = 0;
+	if (s->env_mode != ART_ENV_CLEAR)
+		for (char **e = environ; e && *e; e++)
+			n_host++;
+	char **envp = malloc((n_host + s->env_set.n + 1) * sizeof(char *));
+	if (!envp)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < n_host; i++) {
+		char *e = environ[i];
+		if (s->env_mode == ART_ENV_ALLOW && !env_allowed(s, e))
+			continue;
+		if (!env_overridden(s, e))
+			envp[n++] = e;
+	}
+	for (size_t i = 0; i < s->env_set.n; i++)
+		if (strchr(s->env_set.v[i], '='))
+			envp[n++] = s->env_set.v[i];
+	envp[n] = NULL;
+	*out = envp;
+	return 0;
+}
+
+static const char *env_lookup(char **envp, const char *name)
+{
+	size_t nlen = strlen(name);
+	for (char **e = envp; e && *e; e++)
+		if (strncmp(*e, name, nlen) == 0 && (*e)[nlen] == '=')
+			return *e + nlen + 1;
+	return NULL;
+}
+
+/* The candidates execvp would try, resolved before the clone because the
+ * child may not allocate. PATH comes from the task's own environment. */
+static int build_exec_paths(start_ctx *c, const char *file)
+{
+	if (strchr(file, '/')) {
+		c->paths = calloc(2, sizeof(char *));
+		if (!c->paths || !(c->paths[0] = strdup(file)))
+			return -ENOMEM;
+		c->n_paths = 1;
+		return 0;
+	}
+	const char *path = env_lookup(c->envp, "PATH");
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	size_t n_dirs = 1;
+	for (const char *p = path; *p; p++)
+		n_dirs += *p == ':';
+	c->paths = calloc(n_dirs + 1, sizeof(char *));
+	if (!c->paths)
+		return -ENOMEM;
+	size_t flen = strlen(file);
+	for (const char *p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		size_t dlen = (size_t)(end - p);
+		char *cand = malloc(dlen + flen + 2);
+		if (!cand)
+			return -ENOMEM;
+		/* An empty entry means the current directory, as in execvp. */
+		if (dlen)
+			memcpy(cand, p, dlen);
+		else
+			cand[dlen++] = '.';
+		cand[dlen] = '/';
+		memcpy(cand + dlen + 1, file, flen + 1);
+		c->paths[c->n_paths++] = cand;
+		if (!*end)
+			break;
+		p = end;
+	}
+	return 0;
+}
+
+static int open_stdin(art_task *t, int *child_fd)
+{
+	const art_spec *s = t->spec;
+	switch (s->stdin_mode) {
+	case ART_STDIN_NULL:
+		*child_fd = fcntl(t->rt->devnull, F_DUPFD_CLOEXEC, 3);
+		return *child_fd < 0 ? -errno : 0;
+	case ART_STDIN_INHERIT:
+		*child_fd = -1;
+		return 0;
+	case ART_STDIN_FILE:
+		*child_fd = open(s->stdin_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		return *child_fd < 0 ? -errno : 0;
+	case ART_STDIN_BYTES: {
+		/* A memfd, not a pipe: no writer to keep alive on the loop, no
+		 * SIGPIPE for the host when the task does not read, any size. */
+		_cleanup_close_ int fd = memfd_create("agentrt-stdin", MFD_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		for (size_t off = 0; off < s->stdin_len;) {
+			ssize_t n = write(fd, s->stdin_data + off, s->stdin_len - off);
+			if (n < 0 && errno != EINTR)
+				return -errno;
+			if (n > 0)
+				off += (size_t)n;
+		}
+		if (lseek(fd, 0, SEEK_SET) < 0)
+			return -errno;
+		*child_fd = take_fd(&fd);
+		return 0;
+	}
+	case ART_STDIN_PIPE: {
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return -errno;
+		t->stdin_fd = p[1];
+		*child_fd = p[0];
+		return 0;
+	}
+	}
+	return -EINVAL;
+}
+
+static int open_output(art_task *t, int stream, int *child_fd)
+{
+	const spec_output *o = &t->spec->out[stream - 1];
+	switch (o->mode) {
+	case ART_OUTPUT_CAPTURE:
+		return output_open(t->rt, t, stream, child_fd);
+	case ART_OUTPUT_DISCARD:
+		*child_fd = fcntl(t->rt->devnull, F_DUPFD_CLOEXEC, 3);
+		return *child_fd < 0 ? -errno : 0;
+	case ART_OUTPUT_INHERIT:
+		*child_fd = -1;
+		return 0;
+	case ART_OUTPUT_FILE:
+		*child_fd = open(o->path,
+				 O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
+					 (o->append ? O_APPEND : O_TRUNC),
+				 0644);
+		return *child_fd < 0 ? -errno : 0;
+	}
+	return -EINVAL;
+}
+
+static const int rlimit_resource[ART_LIMIT__COUNT] = {
+	[ART_LIMIT_ADDRESS_SPACE] = RLIMIT_AS, [ART_LIMIT_CPU_TIME] = RLIMIT_CPU,
+	[ART_LIMIT_NOFILE] = RLIMIT_NOFILE,    [ART_LIMIT_NPROC] = RLIMIT_NPROC,
+	[ART_LIMIT_FILE_SIZE] = RLIMIT_FSIZE,  [ART_LIMIT_CORE] = RLIMIT_CORE,
+};
+
+static size_t build_rlimits(const art_task *t, spawn_rlimit *out)
+{
+	const art_spec *s = t->spec;
+	size_t n = 0;
+	for (int i = 0; i < ART_LIMIT__COUNT; i++) {
+		if (!(s->limits_set & (1u << i)))
+			continue;
+		rlim_t v = (rlim_t)s->limits[i];
+		/* CPU: a soft limit sends SIGXCPU, the hard one a second later
+		 * SIGKILL, so a task that handles SIGXCPU still ends. */
+		rlim_t hard = i == ART_LIMIT_CPU_TIME ? v + 1 : v;
+		out[n++] = (spawn_rlimit){ rlimit_resource[i], { v, hard } };
+	}
+	uint64_t nofile = t->rt->cfg.task_nofile_default;
+	if (nofile && !(s->limits_set & (1u << ART_LIMIT_NOFILE))) {
+		struct rlimit cur;
+		if (getrlimit(RLIMIT_NOFILE, &cur) == 0 && nofile < cur.rlim_cur)
+			out[n++] = (spawn_rlimit){ RLIMIT_NOFILE, { nofile, cur.rlim_max } };
+	}
+	return n;
+}
+
+static void fail_start(art_task *t, int err, art_stage stage)
+{
+	t->result.start_errno = err;
+	t->result.start_stage = stage;
+	task_dispatch(t, EV_START_FAILED);
+}
+
+void task_start(art_task *t)
+{
+	art_runtime *rt = t->rt;
+	_cleanup_(start_ctx_done) start_ctx c = { .child_fd = { -1, -1, -1 } };
+	int r = open_stdin(t, &c.child_fd[0]);
+	for (int s = ART_STREAM_STDOUT; r == 0 && s <= ART_STREAM_STDERR; s++)
+		r = open_output(t, s, &c.child_fd[s]);
+	for (int i = 0; r == 0 && i < 3; i++)
+		if (c.child_fd[i] >= 0 && (c.child_fd[i] = fd_move_above(c.child_fd[i], 3)) < 0)
+			r = c.child_fd[i];
+	if (r == 0)
+		r = build_env(t->spec, &c.envp);
+	if (r == 0)
+		r = build_exec_paths(&c, t->spec->argv.v[0]);
+	if (r < 0) {
+		fail_start(t, -r, ART_STAGE_PREPARE);
+		return;
+	}
+
+	spawn_rlimit rlimits[ART_LIMIT__COUNT + 1];
+	spawn_params p = {
+		.exec_paths = (const char *const *)c.paths,
+		.argv = t->spec->argv.v,
+		.envp = c.envp,
+		.cwd = t->spec->cwd,
+		.stdio = { c.child_fd[0], c.child_fd[1], c.child_fd[2] },
+		.rlimits = rlimits,
+		.n_rlimits = build_rlimits(t, rlimits),
+		.subreaper = (rt->cfg.flags & ART_RT_KILL_ORPHANS) != 0,
+		.stack = rt->spawn_stack,
+		.stack_size = SPAWN_STACK_SIZE,
+	};
+	spawn_failure fail;
+	int64_t started = mono_ns();
+	r = os_spawn(&p, &t->pid, &t->pidfd, &fail);
+	if (r < 0) {
+		fail_start(t, fail.err, fail.stage);
+		return;
+	}
+	t->result.started_ns = started;
+	t->result.pid = t->pid;
+	intset_add(&rt->child_pids, t->pid);
+	r = loop_watch_add(rt->loop, &t->pid_watch, t->pidfd, EPOLLIN, on_pidfd_ready);
+	task_dispatch(t, EV_START_OK);
+	if (r < 0) {
+		/* Without a watch we would never learn that it ended. */
+		task_kill_now(t);
+		task_reap_blocking(t);
+		return;
+	}
+	if (t->spec->timeout_ns > 0 &&
+	    loop_timer_arm(rt->loop, &t->timer, started + t->spec->timeout_ns, on_timeout) < 0) {
+		task_kill_now(t);
+		task_reap_blocking(t);
+	}
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading the process tree from /proc. */
+#ifndef ART_OS_PROC_H
+#define ART_OS_PROC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The children of this process (of all its threads). *out is malloc'd.
+ * Returns the count or a negative errno. */
+int proc_children(pid_t **out);
+/* Becomes (or stops being) a child subreaper: orphans of our descendants
+ * are then re-parented to us instead of to init. */
+int proc_set_subreaper(int on);
+
+#endif

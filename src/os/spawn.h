@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Starting a process: a vfork-style clone (CLONE_VM | CLONE_VFORK) that
+ * returns a pidfd (CLONE_PIDFD), so the process is never referred to by a
+ * bare pid. Everything the child needs is prepared by the caller; the child
+ * runs only async-signal-safe system calls, then execve. A failure in the
+ * child comes back through a close-on-exec pipe as {errno, stage}.
+ */
+#ifndef ART_OS_SPAWN_H
+#define ART_OS_SPAWN_H
+
+#include <agentrt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+typedef struct spawn_rlimit {
+	int resource;
+	struct rlimit value;
+} spawn_rlimit;
+
+typedef struct spawn_params {
+	/* Paths to try in order (the PATH search, done by the caller); the
+	 * first that is not ENOENT/ENOTDIR decides, like execvp. */
+	const char *const *exec_paths;
+	char *const *argv;
+	char *const *envp;
+	const char *cwd;           /* NULL: the caller's */
+	int stdio[3];              /* descriptors to place on 0, 1, 2; -1 keeps the caller's */
+	const spawn_rlimit *rlimits;
+	size_t n_rlimits;
+	bool subreaper;            /* the task leader adopts its own orphans */
+	/* A stack for the child, reused from spawn to spawn: with CLONE_VFORK
+	 * the caller is suspended until the child execs or exits. */
+	void *stack;
+	size_t stack_size;
+} spawn_params;
+
+typedef struct spawn_failure {
+	int err;         /* positive errno */
+	art_stage stage;
+} spawn_failure;
+
+#define SPAWN_STACK_SIZE (64 * 1024)
+
+/* Returns 0 with *pid and *pidfd (close-on-exec) set, or a negative errno
+ * with *fail filled in. A child that failed has been reaped already. */
+int os_spawn(const spawn_params *p, pid_t *pid, int *pidfd, spawn_failure *fail);
+
+#endif

@@ -1,0 +1,805 @@
+/* SPDX-License-Identifier: MIT */
+/* art_spec_from_json: the JSON task spec of docs/spec.md. A thin client of
+ * the core: the spec is built only through the public setters. Every error
+ * names the field by its path ("limits.memory", "cmd[1]") and the reason. */
+#include <agentrt.h>
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/macros.h"
+#include "base/time.h"
+
+#define PATH_MAX_LEN 160
+#define SHOW_MAX 64
+
+typedef struct parser {
+	art_spec *spec;
+	art_error *err;
+} parser;
+
+static void spec_freep(art_spec **s)
+{
+	art_spec_free(*s);
+}
+
+__attribute__((format(printf, 4, 5))) static int fail(parser *p, int code, const char *path,
+						       const char *fmt, ...)
+{
+	char reason[ART_ERROR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	return art_error_set(p->err, code, "%s: %s", path, reason);
+}
+
+/* A setter refused a value that was checked here first: only memory is
+ * expected to run out, but say something either way. */
+static int setter_failed(parser *p, const char *path, int r)
+{
+	if (r == -ENOMEM)
+		return art_error_set(p->err, r, "out of memory");
+	return fail(p, r, path, "invalid value (%s)", strerror(-r));
+}
+
+typedef struct bounded {
+	char *buf;
+	size_t size, used;
+	bool full;
+} bounded;
+
+static int bounded_put(const char *data, size_t n, void *userdata)
+{
+	bounded *b = userdata;
+	size_t room = b->size - b->used;
+
+	if (n > room) {
+		memcpy(b->buf + b->used, data, room);
+		b->used = b->size;
+		b->full = true;
+		return -1; /* stops the dump: nothing more fits */
+	}
+	memcpy(b->buf + b->used, data, n);
+	b->used += n;
+	return 0;
+}
+
+/* A value as JSON text, for messages ("12Q" with its quotes, -3, 1.5),
+ * shortened to a few dozen bytes. */
+static const char *show(const json_t *v, char buf[static SHOW_MAX])
+{
+	bounded b = { .buf = buf, .size = SHOW_MAX - 4 };
+
+	if (json_dump_callback(v, bounded_put, &b, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)) < 0 &&
+	    !b.full)
+		return "the value";
+	if (b.full) {
+		/* Do not cut a UTF-8 character in two. */
+		while (b.used > 0 && ((unsigned char)buf[b.used - 1] & 0xc0) == 0x80)
+			b.used--;
+		if (b.used > 0 && ((unsigned char)buf[b.used - 1] & 0x80))
+			b.used--;
+		memcpy(buf + b.used, "...", 3);
+		b.used += 3;
+	}
+	buf[b.used] = 0;
+	return buf;
+}
+
+/* A path that does not fit is cut short: it is only for reading. */
+static const char *join(char buf[static PATH_MAX_LEN], const char *parent, const char *key)
+{
+	if (snprintf(buf, PATH_MAX_LEN, "%s.%s", parent, key) >= PATH_MAX_LEN)
+		memcpy(buf + PATH_MAX_LEN - 4, "...", 4);
+	return buf;
+}
+
+static const char *index_path(char buf[static PATH_MAX_LEN], const char *parent, size_t i)
+{
+	if (snprintf(buf, PATH_MAX_LEN, "%s[%zu]", parent, i) >= PATH_MAX_LEN)
+		memcpy(buf + PATH_MAX_LEN - 4, "...", 4);
+	return buf;
+}
+
+static int expect_object(parser *p, const char *path, const json_t *v)
+{
+	return json_is_object(v) ? 0 : fail(p, -EINVAL, path, "must be an object");
+}
+
+static int get_nonempty_string(parser *p, const char *path, const json_t *v, const char **out)
+{
+	if (!json_is_string(v))
+		return fail(p, -EINVAL, path, "must be a string");
+	if (json_string_length(v) == 0)
+		return fail(p, -EINVAL, path, "must not be empty");
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int negative(parser *p, const char *path, const json_t *v)
+{
+	char shown[SHOW_MAX];
+	return fail(p, -EINVAL, path, "%s is negative", show(v, shown));
+}
+
+static int too_large(parser *p, const char *path, const json_t *v)
+{
+	char shown[SHOW_MAX];
+	return fail(p, -EINVAL, path, "%s is too large", show(v, shown));
+}
+
+/* A duration string ("250ms") or a number of seconds. */
+static int get_duration(parser *p, const char *path, const json_t *v, int64_t *out)
+{
+	char shown[SHOW_MAX];
+
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		int r = art_parse_duration(s, out);
+		if (r == -ERANGE)
+			return too_large(p, path, v);
+		if (r < 0 && s[0] == '-')
+			return negative(p, path, v);
+		if (r < 0)
+			return fail(p, -EINVAL, path, "%s is not a duration", show(v, shown));
+		return 0;
+	}
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+		if (i < 0)
+			return negative(p, path, v);
+		if (i > INT64_MAX / NSEC_PER_SEC)
+			return too_large(p, path, v);
+		*out = (int64_t)i * NSEC_PER_SEC;
+		return 0;
+	}
+	if (json_is_real(v)) {
+		double d = json_real_value(v);
+		if (d < 0)
+			return negative(p, path, v);
+		/* 9.2e18 ns stays clear of INT64_MAX after rounding. */
+		if (d * 1e9 >= 9.2e18)
+			return too_large(p, path, v);
+		*out = (int64_t)(d * 1e9 + 0.5);
+		return 0;
+	}
+	return fail(p, -EINVAL, path, "must be a duration (\"30s\") or a number of seconds");
+}
+
+/* A whole non-negative number: a JSON integer, or a real without a
+ * fraction (1e6, or 1024.0 from a serializer that writes every number so). */
+static int get_whole(parser *p, const char *path, const json_t *v, uint64_t *out)
+{
+	char shown[SHOW_MAX];
+
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+		if (i < 0)
+			return negative(p, path, v);
+		*out = (uint64_t)i;
+		return 0;
+	}
+	double d = json_real_value(v);
+	if (d < 0)
+		return negative(p, path, v);
+	if (d >= 18446744073709551616.0)
+		return too_large(p, path, v);
+	if ((double)(uint64_t)d != d)
+		return fail(p, -EINVAL, path, "%s is not a whole number", show(v, shown));
+	*out = (uint64_t)d;
+	return 0;
+}
+
+/* A size string ("512M") or a number of bytes. */
+static int get_size(parser *p, const char *path, const json_t *v, uint64_t *out)
+{
+	char shown[SHOW_MAX];
+
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		int r = art_parse_size(s, out);
+		if (r == -ERANGE)
+			return too_large(p, path, v);
+		if (r < 0 && s[0] == '-')
+			return negative(p, path, v);
+		if (r < 0)
+			return fail(p, -EINVAL, path, "%s is not a size", show(v, shown));
+		return 0;
+	}
+	if (json_is_number(v))
+		return get_whole(p, path, v, out);
+	return fail(p, -EINVAL, path, "must be a size (\"512M\") or a number of bytes");
+}
+
+static int get_count(parser *p, const char *path, const json_t *v, uint64_t *out)
+{
+	if (!json_is_number(v))
+		return fail(p, -EINVAL, path, "must be a non-negative integer");
+	return get_whole(p, path, v, out);
+}
+
+/* ------------------------------------------------------------ fields */
+
+static int parse_id(parser *p, const char *path, json_t *v)
+{
+	const char *id = NULL;
+	int r = get_nonempty_string(p, path, v, &id);
+	if (r < 0)
+		return r;
+	r = art_spec_set_id(p->spec, id);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+static int parse_cmd(parser *p, const char *path, json_t *v)
+{
+	char sub[PATH_MAX_LEN];
+	_cleanup_free_ const char **argv = NULL;
+	int r;
+
+	if (json_is_string(v)) {
+		if (json_string_length(v) == 0)
+			return fail(p, -EINVAL, path, "must not be empty");
+		const char *sh[] = { "/bin/sh", "-c", json_string_value(v), NULL };
+		r = art_spec_set_argv(p->spec, sh);
+		return r < 0 ? setter_failed(p, path, r) : 0;
+	}
+	if (!json_is_array(v))
+		return fail(p, -EINVAL, path, "must be a string or an array of strings");
+
+	size_t n = json_array_size(v);
+	if (n == 0)
+		return fail(p, -EINVAL, path, "must not be empty");
+	argv = calloc(n + 1, sizeof(*argv));
+	if (!argv)
+		return art_error_set(p->err, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const json_t *a = json_array_get(v, i);
+		if (!json_is_string(a))
+			return fail(p, -EINVAL, index_path(sub, path, i), "must be a string");
+		if (i == 0 && json_string_length(a) == 0)
+			return fail(p, -EINVAL, index_path(sub, path, i), "must not be empty");
+		argv[i] = json_string_value(a);
+	}
+	r = art_spec_set_argv(p->spec, argv);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+static bool env_name_ok(const char *name)
+{
+	return name[0] && !strchr(name, '=');
+}
+
+static int parse_env(parser *p, const char *path, json_t *v)
+{
+	char sub[PATH_MAX_LEN], shown[SHOW_MAX];
+	const char *name;
+	json_t *val;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	r = expect_object(p, path, v);
+	if (r < 0)
+		return r;
+	json_object_foreach(v, name, val) {
+		if (!env_name_ok(name)) {
+			json_t *k = json_string(name);
+			r = fail(p, -EINVAL, path, "%s is not a variable name",
+				 k ? show(k, shown) : "the name");
+			json_decref(k);
+			return r;
+		}
+		if (!json_is_string(val) && !json_is_null(val))
+			return fail(p, -EINVAL, join(sub, path, name), "must be a string or null");
+		r = art_spec_env_set(p->spec, name, json_string_value(val));
+		if (r < 0)
+			return setter_failed(p, join(sub, path, name), r);
+	}
+	return 0;
+}
+
+static int parse_inherit_env(parser *p, const char *path, json_t *v)
+{
+	char sub[PATH_MAX_LEN], shown[SHOW_MAX];
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	if (json_is_boolean(v)) {
+		r = art_spec_set_env_mode(p->spec, json_is_true(v) ? ART_ENV_INHERIT : ART_ENV_CLEAR);
+		return r < 0 ? setter_failed(p, path, r) : 0;
+	}
+	if (!json_is_array(v))
+		return fail(p, -EINVAL, path, "must be true, false or an array of names");
+
+	r = art_spec_set_env_mode(p->spec, ART_ENV_ALLOW);
+	if (r < 0)
+		return setter_failed(p, path, r);
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const json_t *a = json_array_get(v, i);
+		index_path(sub, path, i);
+		if (!json_is_string(a))
+			return fail(p, -EINVAL, sub, "must be a string");
+		const char *name = json_string_value(a);
+		const char *star = strchr(name, '*');
+		/* A '*' inside a name could never match: only a prefix ends in one. */
+		if (!env_name_ok(name) || (star && star[1]))
+			return fail(p, -EINVAL, sub, "%s is not a variable name or NAME*",
+				    show(a, shown));
+		r = art_spec_env_allow(p->spec, name);
+		if (r < 0)
+			return setter_failed(p, sub, r);
+	}
+	return 0;
+}
+
+static int parse_cwd(parser *p, const char *path, json_t *v)
+{
+	const char *cwd = NULL;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	r = get_nonempty_string(p, path, v, &cwd);
+	if (r < 0)
+		return r;
+	r = art_spec_set_cwd(p->spec, cwd);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+static int base64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+/* RFC 4648 base64, strictly: the standard alphabet, padding to a multiple
+ * of 4, no whitespace, and the unused bits of the last group zero, so that
+ * each byte string has exactly one spelling. */
+static int base64_decode(const char *s, size_t len, char **out, size_t *out_len)
+{
+	size_t pad = 0, n = 0;
+
+	if (len % 4)
+		return -EINVAL;
+	if (len && s[len - 1] == '=')
+		pad = s[len - 2] == '=' ? 2 : 1;
+
+	_cleanup_free_ char *buf = malloc(len / 4 * 3 + 1);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i += 4) {
+		size_t keep = i + 4 == len ? 4 - pad : 4;
+		int c[4] = { 0 };
+		for (size_t j = 0; j < keep; j++)
+			if ((c[j] = base64_value((unsigned char)s[i + j])) < 0)
+				return -EINVAL;
+		uint32_t w = (uint32_t)c[0] << 18 | (uint32_t)c[1] << 12 | (uint32_t)c[2] << 6 |
+			     (uint32_t)c[3];
+		if ((keep == 2 && (w & 0xffff)) || (keep == 3 && (w & 0xff)))
+			return -EINVAL;
+		buf[n++] = (char)(w >> 16);
+		if (keep > 2)
+			buf[n++] = (char)(w >> 8);
+		if (keep > 3)
+			buf[n++] = (char)w;
+	}
+	*out = steal_ptr(&buf);
+	*out_len = n;
+	return 0;
+}
+
+static int parse_stdin(parser *p, const char *path, json_t *v)
+{
+	char sub[PATH_MAX_LEN], shown[SHOW_MAX];
+	const char *key;
+	json_t *val;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	if (json_is_string(v)) {
+		static const struct {
+			const char *name;
+			art_stdin_mode mode;
+		} modes[] = {
+			{ "null", ART_STDIN_NULL },
+			{ "inherit", ART_STDIN_INHERIT },
+			{ "pipe", ART_STDIN_PIPE },
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+			if (strcmp(json_string_value(v), modes[i].name) == 0) {
+				r = art_spec_set_stdin(p->spec, modes[i].mode, NULL, 0, NULL);
+				return r < 0 ? setter_failed(p, path, r) : 0;
+			}
+		return fail(p, -EINVAL, path, "%s is not one of null, inherit, pipe",
+			    show(v, shown));
+	}
+	if (!json_is_object(v))
+		return fail(p, -EINVAL, path,
+			    "must be null, \"inherit\", \"pipe\" or an object with text, base64 or file");
+	if (json_object_size(v) != 1)
+		return fail(p, -EINVAL, path, "must have exactly one of text, base64, file");
+
+	json_object_foreach(v, key, val) {
+		join(sub, path, key);
+		if (strcmp(key, "text") == 0) {
+			if (!json_is_string(val))
+				return fail(p, -EINVAL, sub, "must be a string");
+			r = art_spec_set_stdin(p->spec, ART_STDIN_BYTES, json_string_value(val),
+					       json_string_length(val), NULL);
+		} else if (strcmp(key, "base64") == 0) {
+			_cleanup_free_ char *data = NULL;
+			size_t len;
+			if (!json_is_string(val))
+				return fail(p, -EINVAL, sub, "must be a string");
+			r = base64_decode(json_string_value(val), json_string_length(val), &data,
+					  &len);
+			if (r == -EINVAL)
+				return fail(p, r, sub, "not valid base64");
+			if (r < 0)
+				return setter_failed(p, sub, r);
+			r = art_spec_set_stdin(p->spec, ART_STDIN_BYTES, data, len, NULL);
+		} else if (strcmp(key, "file") == 0) {
+			const char *file = NULL;
+			r = get_nonempty_string(p, sub, val, &file);
+			if (r < 0)
+				return r;
+			r = art_spec_set_stdin(p->spec, ART_STDIN_FILE, NULL, 0, file);
+		} else
+			return fail(p, -EINVAL, sub, "unknown field");
+		if (r < 0)
+			return setter_failed(p, sub, r);
+	}
+	return 0;
+}
+
+static int parse_timeout(parser *p, const char *path, json_t *v)
+{
+	int64_t ns;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	r = get_duration(p, path, v, &ns);
+	if (r < 0)
+		return r;
+	r = art_spec_set_timeout(p->spec, ns);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+static int parse_grace(parser *p, const char *path, json_t *v)
+{
+	int64_t ns;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	r = get_duration(p, path, v, &ns);
+	if (r < 0)
+		return r;
+	r = art_spec_set_grace(p->spec, ns);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+static int parse_limits(parser *p, const char *path, json_t *v)
+{
+	static const struct {
+		const char *name;
+		art_limit limit;
+		enum { SIZE, SECONDS, COUNT } kind;
+	} names[] = {
+		{ "memory", ART_LIMIT_ADDRESS_SPACE, SIZE },
+		{ "address_space", ART_LIMIT_ADDRESS_SPACE, SIZE },
+		{ "cpu_time", ART_LIMIT_CPU_TIME, SECONDS },
+		{ "nofile", ART_LIMIT_NOFILE, COUNT },
+		{ "nproc", ART_LIMIT_NPROC, COUNT },
+		{ "file_size", ART_LIMIT_FILE_SIZE, SIZE },
+		{ "core", ART_LIMIT_CORE, SIZE },
+	};
+	char sub[PATH_MAX_LEN];
+	const char *key;
+	json_t *val;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	r = expect_object(p, path, v);
+	if (r < 0)
+		return r;
+	/* "memory" means the address space until there is a cgroup limit. */
+	if (json_object_get(v, "memory") && json_object_get(v, "address_space"))
+		return fail(p, -EINVAL, path,
+			    "memory and address_space are the same limit; give only one");
+
+	json_object_foreach(v, key, val) {
+		size_t i = 0;
+		uint64_t value = 0;
+		int64_t ns;
+
+		join(sub, path, key);
+		while (i < ARRAY_SIZE(names) && strcmp(names[i].name, key) != 0)
+			i++;
+		if (i == ARRAY_SIZE(names))
+			return fail(p, -EINVAL, sub, "unknown field");
+		if (json_is_null(val))
+			continue;
+		switch (names[i].kind) {
+		case SIZE:
+			r = get_size(p, sub, val, &value);
+			break;
+		case SECONDS:
+			/* RLIMIT_CPU counts whole seconds, and 0 would be no time at all. */
+			r = get_duration(p, sub, val, &ns);
+			if (r == 0)
+				value = MAX((uint64_t)(ns / NSEC_PER_SEC + (ns % NSEC_PER_SEC != 0)), 1u);
+			break;
+		case COUNT:
+			r = get_count(p, sub, val, &value);
+			break;
+		}
+		if (r < 0)
+			return r;
+		r = art_spec_set_limit(p->spec, names[i].limit, value);
+		if (r < 0)
+			return setter_failed(p, sub, r);
+	}
+	return 0;
+}
+
+static int get_cap(parser *p, const char *path, const json_t *v, size_t *out)
+{
+	uint64_t cap;
+	int r = get_size(p, path, v, &cap);
+	if (r < 0)
+		return r;
+#if SIZE_MAX < UINT64_MAX
+	if (cap > SIZE_MAX)
+		return too_large(p, path, v);
+#endif
+	*out = (size_t)cap;
+	return 0;
+}
+
+static int parse_stream(parser *p, const char *path, json_t *v, int stream, size_t cap)
+{
+	char sub[PATH_MAX_LEN], shown[SHOW_MAX];
+	const char *key, *file = NULL;
+	json_t *val;
+	bool append = false, capture = false;
+	int r;
+
+	if (json_is_string(v)) {
+		static const struct {
+			const char *name;
+			art_output_mode mode;
+		} modes[] = {
+			{ "capture", ART_OUTPUT_CAPTURE },
+			{ "discard", ART_OUTPUT_DISCARD },
+			{ "inherit", ART_OUTPUT_INHERIT },
+		};
+		for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+			if (strcmp(json_string_value(v), modes[i].name) == 0) {
+				r = art_spec_set_output(p->spec, stream, modes[i].mode, cap, NULL, 0);
+				return r < 0 ? setter_failed(p, path, r) : 0;
+			}
+		return fail(p, -EINVAL, path, "%s is not one of capture, discard, inherit",
+			    show(v, shown));
+	}
+	if (!json_is_object(v))
+		return fail(p, -EINVAL, path,
+			    "must be \"capture\", \"discard\", \"inherit\" or an object with file or capture");
+
+	json_object_foreach(v, key, val) {
+		join(sub, path, key);
+		if (strcmp(key, "file") == 0)
+			r = get_nonempty_string(p, sub, val, &file);
+		else if (strcmp(key, "append") == 0) {
+			r = json_is_boolean(val) ? 0 : fail(p, -EINVAL, sub, "must be a boolean");
+			append = json_is_true(val);
+		} else if (strcmp(key, "capture") == 0) {
+			r = get_cap(p, sub, val, &cap);
+			capture = true;
+		} else
+			r = fail(p, -EINVAL, sub, "unknown field");
+		if (r < 0)
+			return r;
+	}
+	if (file && capture)
+		return fail(p, -EINVAL, path, "give either file or capture, not both");
+	if (file)
+		r = art_spec_set_output(p->spec, stream, ART_OUTPUT_FILE, 0, file, append);
+	else if (capture && !json_object_get(v, "append"))
+		r = art_spec_set_output(p->spec, stream, ART_OUTPUT_CAPTURE, cap, NULL, 0);
+	else if (capture)
+		return fail(p, -EINVAL, join(sub, path, "append"), "applies only to file");
+	else
+		return fail(p, -EINVAL, path, "must have file or capture");
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+static int parse_output(parser *p, const char *path, json_t *v)
+{
+	static const struct {
+		const char *name;
+		int stream;
+	} streams[] = {
+		{ "stdout", ART_STREAM_STDOUT },
+		{ "stderr", ART_STREAM_STDERR },
+	};
+	char sub[PATH_MAX_LEN];
+	size_t cap = ART_OUTPUT_CAP_DEFAULT;
+	const char *key;
+	json_t *val;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	r = expect_object(p, path, v);
+	if (r < 0)
+		return r;
+	json_object_foreach(v, key, val)
+		if (strcmp(key, "stdout") != 0 && strcmp(key, "stderr") != 0 &&
+		    strcmp(key, "cap") != 0)
+			return fail(p, -EINVAL, join(sub, path, key), "unknown field");
+
+	/* The default cap first, whatever the order of the keys. */
+	val = json_object_get(v, "cap");
+	if (val && !json_is_null(val)) {
+		r = get_cap(p, join(sub, path, "cap"), val, &cap);
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(streams); i++) {
+		join(sub, path, streams[i].name);
+		val = json_object_get(v, streams[i].name);
+		if (val && !json_is_null(val)) {
+			r = parse_stream(p, sub, val, streams[i].stream, cap);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		r = art_spec_set_output(p->spec, streams[i].stream, ART_OUTPUT_CAPTURE, cap, NULL, 0);
+		if (r < 0)
+			return setter_failed(p, sub, r);
+	}
+	return 0;
+}
+
+static int parse_labels(parser *p, const char *path, json_t *v)
+{
+	char sub[PATH_MAX_LEN];
+	const char *key;
+	json_t *val;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	r = expect_object(p, path, v);
+	if (r < 0)
+		return r;
+	json_object_foreach(v, key, val) {
+		if (!key[0])
+			return fail(p, -EINVAL, path, "a label name must not be empty");
+		join(sub, path, key);
+		if (!json_is_string(val))
+			return fail(p, -EINVAL, sub, "must be a string");
+		r = art_spec_set_label(p->spec, key, json_string_value(val));
+		if (r < 0)
+			return setter_failed(p, sub, r);
+	}
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*parse)(parser *p, const char *path, json_t *v);
+} fields[] = {
+	{ "id", parse_id },
+	{ "cmd", parse_cmd },
+	{ "env", parse_env },
+	{ "inherit_env", parse_inherit_env },
+	{ "cwd", parse_cwd },
+	{ "stdin", parse_stdin },
+	{ "timeout", parse_timeout },
+	{ "grace", parse_grace },
+	{ "limits", parse_limits },
+	{ "output", parse_output },
+	{ "labels", parse_labels },
+};
+
+/* Fields that later versions will give a meaning: a spec that uses them
+ * must not run as if they were not there. */
+static const char *const reserved[] = {
+	"priority", "group", "kind", "depends_on", "requests", "sandbox", "restart", "health",
+};
+
+static int parse_field(parser *p, const char *key, json_t *v)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(fields); i++)
+		if (strcmp(fields[i].name, key) == 0)
+			return fields[i].parse(p, key, v);
+	for (size_t i = 0; i < ARRAY_SIZE(reserved); i++)
+		if (strcmp(reserved[i], key) == 0)
+			return fail(p, -EINVAL, key, "not supported by this version of agentrt");
+	return fail(p, -EINVAL, key, "unknown field");
+}
+
+static const char *json_type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	case JSON_NULL:
+		return "null";
+	default:
+		return "something else";
+	}
+}
+
+int art_spec_from_json(const char *text, size_t len, art_spec **out, art_error *err)
+{
+	_cleanup_(spec_freep) art_spec *spec = NULL;
+	_cleanup_(json_decrefp) json_t *root = NULL;
+	json_error_t jerr;
+	const char *key;
+	json_t *v;
+	int r;
+
+	if (!text || !out)
+		return art_error_set(err, -EINVAL, "no spec given");
+
+	/* Any value decodes, so that a lone number or string gets the same
+	 * message as an array. */
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	if (!root) {
+		if (json_error_code(&jerr) == json_error_out_of_memory)
+			return art_error_set(err, -ENOMEM, "out of memory");
+		if (jerr.line > 1)
+			return art_error_set(err, -EINVAL, "invalid JSON at line %d, column %d: %s",
+					     jerr.line, jerr.column, jerr.text);
+		return art_error_set(err, -EINVAL, "invalid JSON at column %d: %s", jerr.column,
+				     jerr.text);
+	}
+	if (!json_is_object(root))
+		return art_error_set(err, -EINVAL, "a task must be a JSON object, not %s",
+				     json_type_name(root));
+
+	r = art_spec_new(&spec);
+	if (r < 0)
+		return art_error_set(err, r, "out of memory");
+	parser p = { .spec = spec, .err = err };
+	json_object_foreach(root, key, v) {
+		r = parse_field(&p, key, v);
+		if (r < 0)
+			return r;
+	}
+	if (!art_spec_argv(spec))
+		return fail(&p, -EINVAL, "cmd", "required field is missing");
+
+	*out = steal_ptr(&spec);
+	return 0;
+}
