@@ -1,2 +1,630 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agentrt batch: tasks from JSON Lines, N at a time, one result per task.
+ *
+ * A reader thread parses input and submits tasks as lines arrive (so `-`
+ * works on a live stream); the runtime's loop runs on the main thread and
+ * reports results. Both write records under `out_mu`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "cli.h"
-int cmd_batch(int argc, char **argv) { (void)argc; (void)argv; return 2; }
+
+static void usage(FILE *f)
+{
+	fputs("Usage: agentrt batch [OPTIONS] [FILE|-]\n"
+	      "\n"
+	      "Runs the tasks of FILE (or stdin), one JSON task spec per line (docs/spec.md);\n"
+	      "a line that is not JSON is a shell command line. Writes one JSON result per\n"
+	      "task. Exits 0 only if every task succeeded; 1 if any failed; 2 on a usage\n"
+	      "error; 130/143 when interrupted (finished results are still written).\n"
+	      "\n"
+	      "Options:\n"
+	      "  -j, --jobs N         tasks run at once (default: the number of CPUs)\n"
+	      "  -o, --output FILE    write results to FILE instead of stdout\n"
+	      "  -k, --keep-order     write results in input order\n"
+	      "      --stop-on-failure  after the first failure, stop everything\n"
+	      "      --retries N      run a failed task up to N more times\n"
+	      "      --strict         check every line first; run nothing if one is bad\n"
+	      "      --timeout DUR    default timeout of a task\n"
+	      "      --progress       show a progress line on stderr (default on a terminal)\n"
+	      "      --no-progress    do not\n"
+	      "      --stats          print the runtime's statistics (JSON) on stderr at the end\n"
+	      "  -q, --quiet          no messages from agentrt itself\n"
+	      "  -h, --help           this help\n",
+	      f);
+}
+
+enum {
+	OPT_STOP = 256,
+	OPT_RETRIES,
+	OPT_STRICT,
+	OPT_TIMEOUT,
+	OPT_PROGRESS,
+	OPT_NO_PROGRESS,
+	OPT_STATS,
+};
+
+static const struct option options[] = {
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "keep-order", no_argument, NULL, 'k' },
+	{ "stop-on-failure", no_argument, NULL, OPT_STOP },
+	{ "retries", required_argument, NULL, OPT_RETRIES },
+	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 },
+};
+
+/* One input line that became a task. */
+typedef struct job {
+	size_t line;
+	size_t seq;     /* position among records, for --keep-order */
+	art_spec *spec; /* kept only while a retry may need it */
+	unsigned attempts;
+} job;
+
+typedef struct batch {
+	art_runtime *rt;
+	FILE *in;
+	const char *in_name;
+	FILE *out;
+	unsigned retries;
+	int64_t default_timeout;
+	bool keep_order, stop_on_failure, strict, progress;
+
+	size_t window;          /* tasks submitted but not reported, at most */
+
+	pthread_mutex_t out_mu; /* everything below */
+	pthread_cond_t room;    /* signalled when a task is reported */
+	size_t in_flight;
+	bool closed;            /* no more submissions: the runtime is going */
+	bool stopping;          /* a failure with --stop-on-failure, or a signal */
+	int signal_received;
+	size_t n_records;       /* records assigned a seq so far */
+	bool input_done;
+	bool strict_failed;
+	size_t done, failed, running_hint;
+	char **pending; /* --keep-order: records by seq, waiting for their turn */
+	size_t pending_cap, next_seq;
+	int64_t start_ns;
+	int reader_error;
+	long rss_warm_kb; /* when the first `window` tasks were reported */
+} batch;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ output */
+
+static void write_line_locked(batch *b, const char *rec)
+{
+	fputs(rec, b->out);
+	fputc('\n', b->out);
+	/* Results are flushed as they come: a consumer (or a test that
+	 * interrupts us) sees each one as soon as its task ended. */
+	fflush(b->out);
+}
+
+/* Takes ownership of rec. */
+static void emit_locked(batch *b, size_t seq, char *rec)
+{
+	if (!b->keep_order) {
+		write_line_locked(b, rec);
+		free(rec);
+		return;
+	}
+	if (seq >= b->pending_cap) {
+		size_t cap = b->pending_cap ? b->pending_cap : 1024;
+		while (cap <= seq)
+			cap *= 2;
+		char **p = realloc(b->pending, cap * sizeof(char *));
+		if (!p) {
+			/* Out of memory: order is lost, the record is not. */
+			write_line_locked(b, rec);
+			free(rec);
+			return;
+		}
+		memset(p + b->pending_cap, 0, (cap - b->pending_cap) * sizeof(char *));
+		b->pending = p;
+		b->pending_cap = cap;
+	}
+	b->pending[seq] = rec;
+	while (b->next_seq < b->pending_cap && b->pending[b->next_seq]) {
+		write_line_locked(b, b->pending[b->next_seq]);
+		free(b->pending[b->next_seq]);
+		b->pending[b->next_seq++] = NULL;
+	}
+}
+
+static void emit_invalid_locked(batch *b, size_t seq, size_t line, const char *msg)
+{
+	json_t *o = json_pack("{s:I,s:o,s:s,s:b,s:{s:s}}", "line", (json_int_t)line, "id",
+			      json_null(), "status", "invalid", "ok", 0, "error", "message",
+			      msg);
+	char *rec = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	if (rec)
+		emit_locked(b, seq, rec);
+	b->done++;
+	b->failed++;
+}
+
+/* ------------------------------------------------------------ input */
+
+static void strip_eol(char *s, size_t *len)
+{
+	while (*len && (s[*len - 1] == '\n' || s[*len - 1] == '\r'))
+		s[--*len] = 0;
+}
+
+static const char *skip_space(const char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* Parses one line into a spec: JSON, or a shell command line. */
+static int parse_line(batch *b, const char *text, size_t len, size_t line, art_spec **out,
+		      art_error *err)
+{
+	art_spec *spec = NULL;
+	int r;
+	if (*skip_space(text) == '{') {
+		r = art_spec_from_json(text, len, &spec, err);
+		if (r < 0)
+			return r;
+	} else {
+		const char *argv[] = { "/bin/sh", "-c", text, NULL };
+		if ((r = art_spec_new(&spec)) < 0 || (r = art_spec_set_argv(spec, argv)) < 0) {
+			art_spec_free(spec);
+			return art_error_set(err, r, "%s", strerror(-r));
+		}
+	}
+	if (!art_spec_id(spec)) {
+		char id[32];
+		snprintf(id, sizeof(id), "%zu", line);
+		art_spec_set_id(spec, id);
+	}
+	(void)b;
+	*out = spec;
+	return 0;
+}
+
+static void apply_defaults(batch *b, art_spec *spec)
+{
+	/* The batch-wide timeout applies to tasks that set none. */
+	if (b->default_timeout && !art_spec_timeout(spec))
+		art_spec_set_timeout(spec, b->default_timeout);
+}
+
+/* Submits under out_mu so that `closed` and the submission are atomic. */
+static void submit_job(batch *b, art_spec *spec, size_t line)
+{
+	job *j = calloc(1, sizeof(*j));
+	pthread_mutex_lock(&b->out_mu);
+	size_t seq = b->n_records++;
+	if (!j) {
+		emit_invalid_locked(b, seq, line, "out of memory");
+		pthread_mutex_unlock(&b->out_mu);
+		art_spec_free(spec);
+		return;
+	}
+	j->line = line;
+	j->seq = seq;
+	j->attempts = 1;
+	/* Backpressure: a huge input is not loaded into memory at once, and
+	 * the runtime's memory stays flat however long the batch is. */
+	while (b->in_flight >= b->window && !b->closed)
+		pthread_cond_wait(&b->room, &b->out_mu);
+	if (b->closed) {
+		pthread_mutex_unlock(&b->out_mu);
+		art_spec_free(spec);
+		free(j);
+		return;
+	}
+	art_task *task = NULL;
+	art_error err = { 0 };
+	int r = art_runtime_submit(b->rt, spec, j, &task, &err);
+	if (r < 0) {
+		emit_invalid_locked(b, seq, line, err.msg);
+		free(j);
+	} else if (b->in_flight++, b->stopping) {
+		art_task_cancel(task);
+	}
+	if (task)
+		art_task_unref(task);
+	pthread_mutex_unlock(&b->out_mu);
+	if (r == 0 && b->retries)
+		j->spec = spec;
+	else
+		art_spec_free(spec);
+}
+
+typedef struct parsed_line {
+	art_spec *spec;
+	size_t line;
+	char *text;
+} parsed_line;
+
+static void *reader_main(void *arg)
+{
+	batch *b = arg;
+	char *buf = NULL;
+	size_t cap = 0, line = 0;
+	ssize_t len;
+	parsed_line *held = NULL; /* --strict: everything, checked before running */
+	size_t n_held = 0, cap_held = 0;
+
+	while ((len = getline(&buf, &cap, b->in)) >= 0) {
+		line++;
+		pthread_mutex_lock(&b->out_mu);
+		bool closed = b->closed;
+		pthread_mutex_unlock(&b->out_mu);
+		if (closed)
+			break;
+		size_t n = (size_t)len;
+		strip_eol(buf, &n);
+		const char *t = skip_space(buf);
+		if (!*t || *t == '#')
+			continue;
+		art_spec *spec = NULL;
+		art_error err = { 0 };
+		if (parse_line(b, buf, n, line, &spec, &err) < 0) {
+			cli_error("line %zu: %s", line, err.msg);
+			pthread_mutex_lock(&b->out_mu);
+			if (b->strict)
+				b->strict_failed = true;
+			else
+				emit_invalid_locked(b, b->n_records++, line, err.msg);
+			pthread_mutex_unlock(&b->out_mu);
+			continue;
+		}
+		apply_defaults(b, spec);
+		if (!b->strict) {
+			submit_job(b, spec, line);
+			continue;
+		}
+		if (n_held == cap_held) {
+			cap_held = cap_held ? cap_held * 2 : 256;
+			parsed_line *p = realloc(held, cap_held * sizeof(*p));
+			if (!p) {
+				art_spec_free(spec);
+				b->reader_error = -ENOMEM;
+				break;
+			}
+			held = p;
+		}
+		held[n_held++] = (parsed_line){ .spec = spec, .line = line };
+	}
+	if (ferror(b->in))
+		b->reader_error = -errno;
+	for (size_t i = 0; i < n_held; i++) {
+		if (b->strict_failed || b->reader_error)
+			art_spec_free(held[i].spec);
+		else
+			submit_job(b, held[i].spec, held[i].line);
+	}
+	free(held);
+	free(buf);
+	pthread_mutex_lock(&b->out_mu);
+	b->input_done = true;
+	pthread_mutex_unlock(&b->out_mu);
+	art_runtime_finish(b->rt);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ events */
+
+static void stop_all_locked(batch *b)
+{
+	if (b->stopping)
+		return;
+	b->stopping = true;
+	art_runtime_cancel_all(b->rt);
+}
+
+static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, void *userdata)
+{
+	batch *b = userdata;
+	job *j = art_task_userdata(task);
+	bool ok = art_result_ok(res);
+	pthread_mutex_lock(&b->out_mu);
+	if (!ok && j->attempts <= b->retries && !b->stopping && j->spec &&
+	    res->end != ART_END_CANCELLED) {
+		art_error err = { 0 };
+		if (art_runtime_submit(rt, j->spec, j, NULL, &err) == 0) {
+			j->attempts++;
+			pthread_mutex_unlock(&b->out_mu);
+			return;
+		}
+	}
+	char *json = NULL;
+	if (art_result_to_json(art_task_spec(task), res, j->attempts, &json) == 0) {
+		/* Prepend the line number: the record stays one flat object. */
+		char *rec = NULL;
+		if (asprintf(&rec, "{\"line\":%zu,%s", j->line, json + 1) >= 0)
+			emit_locked(b, j->seq, rec);
+		free(json);
+	}
+	b->done++;
+	if (b->done == b->window)
+		b->rss_warm_kb = cli_rss_kb();
+	b->in_flight--;
+	pthread_cond_signal(&b->room);
+	if (!ok) {
+		b->failed++;
+		if (res->end == ART_END_START_FAILED && !cli_quiet) {
+			char msg[512];
+			cli_describe_start_failure(art_task_spec(task), res, msg, sizeof(msg));
+			cli_error("line %zu: %s", j->line, msg);
+		}
+		if (b->stop_on_failure)
+			stop_all_locked(b);
+	}
+	pthread_mutex_unlock(&b->out_mu);
+	art_spec_free(j->spec);
+	free(j);
+}
+
+static void on_signal(art_runtime *rt, int fd, uint32_t events, void *userdata)
+{
+	(void)events;
+	batch *b = userdata;
+	struct signalfd_siginfo si;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		pthread_mutex_lock(&b->out_mu);
+		if (!b->signal_received)
+			b->signal_received = (int)si.ssi_signo;
+		stop_all_locked(b);
+		pthread_mutex_unlock(&b->out_mu);
+		/* Do not wait for more input: end once everything is reaped. */
+		art_runtime_finish(rt);
+	}
+}
+
+static void draw_progress(batch *b, bool final)
+{
+	pthread_mutex_lock(&b->out_mu);
+	art_runtime_stats st;
+	art_runtime_stats_get(b->rt, &st);
+	double secs = (double)(now_ns() - b->start_ns) / 1e9;
+	double rate = secs > 0 ? (double)b->done / secs : 0;
+	char total[48] = "";
+	char eta[48] = "";
+	if (b->input_done) {
+		snprintf(total, sizeof(total), "/%zu", b->n_records);
+		size_t left = b->n_records - b->done;
+		if (rate > 0 && left)
+			snprintf(eta, sizeof(eta), "  ETA %.0fs", (double)left / rate);
+	}
+	fprintf(stderr, "\r[agentrt] done %zu%s  running %u  failed %zu  %.1f/s%s\033[K%s", b->done,
+		total, st.running, b->failed, rate, eta, final ? "\n" : "");
+	fflush(stderr);
+	pthread_mutex_unlock(&b->out_mu);
+}
+
+static void on_tick(art_runtime *rt, int fd, uint32_t events, void *userdata)
+{
+	(void)rt;
+	(void)events;
+	uint64_t n;
+	if (read(fd, &n, sizeof(n)) > 0)
+		draw_progress(userdata, false);
+}
+
+/* ------------------------------------------------------------ main */
+
+static void print_stats(batch *b, int fds_start, long rss_start)
+{
+	art_runtime_stats st;
+	art_runtime_stats_get(b->rt, &st);
+	fprintf(stderr,
+		"{\"stats\":{\"submitted\":%llu,\"started\":%llu,\"ended\":%llu,"
+		"\"start_failures\":%llu,\"cancelled\":%llu,\"timeouts\":%llu,"
+		"\"orphans_killed\":%llu,\"pool_hits\":%llu,\"pool_misses\":%llu,"
+		"\"pool_bytes\":%llu,\"fds_start\":%d,\"fds_end\":%d,\"rss_start_kb\":%ld,"
+		"\"rss_warm_kb\":%ld,\"rss_end_kb\":%ld}}\n",
+		(unsigned long long)st.submitted, (unsigned long long)st.started,
+		(unsigned long long)st.ended, (unsigned long long)st.start_failures,
+		(unsigned long long)st.cancelled, (unsigned long long)st.timeouts,
+		(unsigned long long)st.orphans_killed, (unsigned long long)st.pool_hits,
+		(unsigned long long)st.pool_misses, (unsigned long long)st.pool_bytes, fds_start,
+		cli_fd_count(), rss_start, b->rss_warm_kb, cli_rss_kb());
+}
+
+int cmd_batch(int argc, char **argv)
+{
+	batch b = { .out = stdout, .in = stdin, .in_name = "-" };
+	pthread_mutex_init(&b.out_mu, NULL);
+	pthread_cond_init(&b.room, NULL);
+	uint64_t jobs = 0, v;
+	int progress = -1, c, sfd = -1, tfd = -1, ret = EXIT_USAGE_BATCH;
+	bool stats = false, reader_started = false;
+	const char *out_path = NULL;
+	pthread_t reader;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+j:o:kqh", options, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			if (cli_parse_uint("-j", optarg, &jobs) < 0)
+				return EXIT_USAGE_BATCH;
+			break;
+		case 'o':
+			out_path = optarg;
+			break;
+		case 'k':
+			b.keep_order = true;
+			break;
+		case OPT_STOP:
+			b.stop_on_failure = true;
+			break;
+		case OPT_RETRIES:
+			if (cli_parse_uint("--retries", optarg, &v) < 0)
+				return EXIT_USAGE_BATCH;
+			b.retries = (unsigned)v;
+			break;
+		case OPT_STRICT:
+			b.strict = true;
+			break;
+		case OPT_TIMEOUT:
+			if (cli_parse_duration("--timeout", optarg, &b.default_timeout) < 0)
+				return EXIT_USAGE_BATCH;
+			break;
+		case OPT_PROGRESS:
+			progress = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			progress = 0;
+			break;
+		case OPT_STATS:
+			stats = true;
+			break;
+		case 'q':
+			cli_quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			return EXIT_USAGE_BATCH;
+		}
+	}
+	if (argc - optind > 1) {
+		cli_error("batch: one input file at most");
+		return EXIT_USAGE_BATCH;
+	}
+	if (optind < argc && strcmp(argv[optind], "-") != 0) {
+		b.in_name = argv[optind];
+		if (!(b.in = fopen(b.in_name, "re"))) {
+			cli_error("%s: %s", b.in_name, strerror(errno));
+			return EXIT_USAGE_BATCH;
+		}
+	}
+	if (out_path && !(b.out = fopen(out_path, "we"))) {
+		cli_error("%s: %s", out_path, strerror(errno));
+		goto out;
+	}
+	b.progress = progress < 0 ? isatty(STDERR_FILENO) : progress;
+	{
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		size_t j = jobs ? (size_t)jobs : (size_t)(cpus > 0 ? cpus : 1);
+		b.window = j * 4 > 1024 ? j * 4 : 1024;
+	}
+
+	/* Before any thread exists, so that all of them have these blocked. */
+	sigset_t sigs;
+	if ((sfd = cli_signalfd(&sigs)) < 0) {
+		cli_error("signalfd: %s", strerror(errno));
+		goto out;
+	}
+	art_runtime_config cfg = {
+		.max_running = (unsigned)jobs,
+		.flags = ART_RT_KILL_ORPHANS,
+		.task_nofile_default = cli_raise_nofile(),
+		.on_exit = on_exit_cb,
+		.userdata = &b,
+	};
+	art_error err = { 0 };
+	if (art_runtime_new(&cfg, &b.rt, &err) < 0) {
+		cli_error("%s", err.msg);
+		ret = EXIT_AGENTRT_FAILED;
+		goto out;
+	}
+	int r = art_runtime_watch_fd(b.rt, sfd, EPOLLIN, on_signal, &b);
+	if (r == 0 && b.progress) {
+		struct itimerspec its = { .it_interval = { 0, 200000000 }, .it_value = { 0, 200000000 } };
+		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0)
+			r = -errno;
+		else
+			r = art_runtime_watch_fd(b.rt, tfd, EPOLLIN, on_tick, &b);
+	}
+	if (r < 0) {
+		cli_error("cannot watch signals: %s", strerror(-r));
+		ret = EXIT_AGENTRT_FAILED;
+		goto out;
+	}
+	int fds_start = cli_fd_count();
+	long rss_start = cli_rss_kb();
+	b.start_ns = now_ns();
+	if ((r = pthread_create(&reader, NULL, reader_main, &b)) != 0) {
+		cli_error("cannot start the reader: %s", strerror(r));
+		ret = EXIT_AGENTRT_FAILED;
+		goto out;
+	}
+	reader_started = true;
+	if ((r = art_runtime_run(b.rt)) < 0)
+		cli_error("event loop: %s", strerror(-r));
+
+	pthread_mutex_lock(&b.out_mu);
+	b.closed = true;
+	pthread_cond_broadcast(&b.room);
+	bool input_done = b.input_done;
+	pthread_mutex_unlock(&b.out_mu);
+	/* Interrupted while the reader waits for input: leave it blocked, it
+	 * will submit nothing more now that `closed` is set. */
+	if (input_done)
+		pthread_join(reader, NULL);
+	else
+		pthread_detach(reader);
+	reader_started = false;
+	if (b.progress)
+		draw_progress(&b, true);
+	if (stats)
+		print_stats(&b, fds_start, rss_start);
+
+	if (b.reader_error)
+		cli_error("%s: %s", b.in_name, strerror(-b.reader_error));
+	if (b.signal_received)
+		ret = 128 + b.signal_received;
+	else if (b.strict_failed)
+		ret = EXIT_USAGE_BATCH;
+	else if (r < 0 || b.reader_error)
+		ret = EXIT_AGENTRT_FAILED;
+	else
+		ret = b.failed ? 1 : 0;
+out:
+	if (reader_started)
+		pthread_detach(reader);
+	/* Kills and reaps whatever is left; records of tasks cancelled here
+	 * are still written by on_exit_cb. */
+	art_runtime_free(b.rt);
+	if (b.out && b.out != stdout)
+		fclose(b.out);
+	else
+		fflush(stdout);
+	if (tfd >= 0)
+		close(tfd);
+	if (sfd >= 0)
+		close(sfd);
+	for (size_t i = 0; i < b.pending_cap; i++)
+		free(b.pending[i]);
+	free(b.pending);
+	if (b.in != stdin && b.input_done)
+		fclose(b.in);
+	return ret;
+}

@@ -148,6 +148,7 @@ ART_PUBLIC int art_spec_label_at(const art_spec *spec, size_t i, const char **ke
 				 const char **value);
 ART_PUBLIC const char *const *art_spec_argv(const art_spec *spec);
 ART_PUBLIC const char *art_spec_cwd(const art_spec *spec);
+ART_PUBLIC int64_t art_spec_timeout(const art_spec *spec); /* 0: none */
 
 /* ------------------------------------------------------------- results */
 

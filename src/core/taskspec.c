@@ -240,6 +240,11 @@ int art_spec_set_timeout(art_spec *s, int64_t ns)
 	return 0;
 }
 
+int64_t art_spec_timeout(const art_spec *s)
+{
+	return s->timeout_ns;
+}
+
 int art_spec_set_grace(art_spec *s, int64_t ns)
 {
 	if (ns < 0)

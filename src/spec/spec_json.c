@@ -45,7 +45,7 @@ static int setter_failed(parser *p, const char *path, int r)
 {
 	if (r == -ENOMEM)
 		return art_error_set(p->err, r, "out of memory");
-	return fail(p, r, path, "invalid value (%s)", strerror(-r));
+	return fail(p, r, path, "invalid value");
 }
 
 typedef struct bounded {
@@ -76,8 +76,9 @@ static const char *show(const json_t *v, char buf[static SHOW_MAX])
 {
 	bounded b = { .buf = buf, .size = SHOW_MAX - 4 };
 
-	if (json_dump_callback(v, bounded_put, &b, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15)) < 0 &&
-	    !b.full)
+	int r = json_dump_callback(v, bounded_put, &b, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+
+	if (r < 0 && !b.full)
 		return "the value";
 	if (b.full) {
 		/* Do not cut a UTF-8 character in two. */
@@ -141,10 +142,11 @@ static int get_duration(parser *p, const char *path, const json_t *v, int64_t *o
 
 	if (json_is_string(v)) {
 		const char *s = json_string_value(v);
+		int64_t ignored;
 		int r = art_parse_duration(s, out);
 		if (r == -ERANGE)
 			return too_large(p, path, v);
-		if (r < 0 && s[0] == '-')
+		if (r < 0 && s[0] == '-' && art_parse_duration(s + 1, &ignored) == 0)
 			return negative(p, path, v);
 		if (r < 0)
 			return fail(p, -EINVAL, path, "%s is not a duration", show(v, shown));
@@ -203,10 +205,11 @@ static int get_size(parser *p, const char *path, const json_t *v, uint64_t *out)
 
 	if (json_is_string(v)) {
 		const char *s = json_string_value(v);
+		uint64_t ignored;
 		int r = art_parse_size(s, out);
 		if (r == -ERANGE)
 			return too_large(p, path, v);
-		if (r < 0 && s[0] == '-')
+		if (r < 0 && s[0] == '-' && art_parse_size(s + 1, &ignored) == 0)
 			return negative(p, path, v);
 		if (r < 0)
 			return fail(p, -EINVAL, path, "%s is not a size", show(v, shown));
@@ -229,7 +232,11 @@ static int get_count(parser *p, const char *path, const json_t *v, uint64_t *out
 static int parse_id(parser *p, const char *path, json_t *v)
 {
 	const char *id = NULL;
-	int r = get_nonempty_string(p, path, v, &id);
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	r = get_nonempty_string(p, path, v, &id);
 	if (r < 0)
 		return r;
 	r = art_spec_set_id(p->spec, id);
@@ -312,7 +319,8 @@ static int parse_inherit_env(parser *p, const char *path, json_t *v)
 	if (json_is_null(v))
 		return 0;
 	if (json_is_boolean(v)) {
-		r = art_spec_set_env_mode(p->spec, json_is_true(v) ? ART_ENV_INHERIT : ART_ENV_CLEAR);
+		art_env_mode mode = json_is_true(v) ? ART_ENV_INHERIT : ART_ENV_CLEAR;
+		r = art_spec_set_env_mode(p->spec, mode);
 		return r < 0 ? setter_failed(p, path, r) : 0;
 	}
 	if (!json_is_array(v))
@@ -431,8 +439,8 @@ static int parse_stdin(parser *p, const char *path, json_t *v)
 			    show(v, shown));
 	}
 	if (!json_is_object(v))
-		return fail(p, -EINVAL, path,
-			    "must be null, \"inherit\", \"pipe\" or an object with text, base64 or file");
+		return fail(p, -EINVAL, path, "must be null, \"inherit\", \"pipe\" or an object "
+					      "with text, base64 or file");
 	if (json_object_size(v) != 1)
 		return fail(p, -EINVAL, path, "must have exactly one of text, base64, file");
 
@@ -546,8 +554,10 @@ static int parse_limits(parser *p, const char *path, json_t *v)
 		case SECONDS:
 			/* RLIMIT_CPU counts whole seconds, and 0 would be no time at all. */
 			r = get_duration(p, sub, val, &ns);
-			if (r == 0)
-				value = MAX((uint64_t)(ns / NSEC_PER_SEC + (ns % NSEC_PER_SEC != 0)), 1u);
+			if (r < 0)
+				break;
+			value = (uint64_t)(ns / NSEC_PER_SEC) + (ns % NSEC_PER_SEC != 0);
+			value = MAX(value, 1u);
 			break;
 		case COUNT:
 			r = get_count(p, sub, val, &value);
@@ -595,15 +605,16 @@ static int parse_stream(parser *p, const char *path, json_t *v, int stream, size
 		};
 		for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
 			if (strcmp(json_string_value(v), modes[i].name) == 0) {
-				r = art_spec_set_output(p->spec, stream, modes[i].mode, cap, NULL, 0);
+				r = art_spec_set_output(p->spec, stream, modes[i].mode, cap, NULL,
+							0);
 				return r < 0 ? setter_failed(p, path, r) : 0;
 			}
 		return fail(p, -EINVAL, path, "%s is not one of capture, discard, inherit",
 			    show(v, shown));
 	}
 	if (!json_is_object(v))
-		return fail(p, -EINVAL, path,
-			    "must be \"capture\", \"discard\", \"inherit\" or an object with file or capture");
+		return fail(p, -EINVAL, path, "must be \"capture\", \"discard\", \"inherit\" or "
+					      "an object with file or capture");
 
 	json_object_foreach(v, key, val) {
 		join(sub, path, key);
@@ -674,7 +685,8 @@ static int parse_output(parser *p, const char *path, json_t *v)
 				return r;
 			continue;
 		}
-		r = art_spec_set_output(p->spec, streams[i].stream, ART_OUTPUT_CAPTURE, cap, NULL, 0);
+		r = art_spec_set_output(p->spec, streams[i].stream, ART_OUTPUT_CAPTURE, cap, NULL,
+					0);
 		if (r < 0)
 			return setter_failed(p, sub, r);
 	}
