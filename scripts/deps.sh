@@ -8,7 +8,6 @@ set -eu
 # (ps/pgrep to look for survivors), util-linux (script for a terminal),
 # valgrind. Benchmarks: GNU parallel (a peer we measure against).
 pkgs="gcc make pkg-config libjansson-dev perl python3 procps util-linux valgrind parallel"
-[ "${1:-}" = "--bench" ] && pkgs="$pkgs"
 
 missing=""
 for p in $pkgs; do
