@@ -138,6 +138,6 @@ void output_release(art_runtime *rt, task_output *o);
 
 /* runtime.c */
 void runtime_task_done(art_runtime *rt, art_task *t);
-void runtime_sweep_orphans(art_runtime *rt, art_task *t);
+void runtime_sweep_orphans(art_runtime *rt, art_task *t, bool all_threads);
 
 #endif

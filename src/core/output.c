@@ -126,7 +126,8 @@ int output_open(art_runtime *rt, art_task *t, int stream, int *child_fd)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	int r = fd_set_nonblock(p[0], 1);
+	/* A fresh pipe's flags are known: one fcntl instead of get + set. */
+	int r = fcntl(p[0], F_SETFL, O_NONBLOCK) < 0 ? -errno : 0;
 	if (r == 0)
 		r = loop_watch_add(rt->loop, &o->watch, p[0], EPOLLIN,
 				   stream == ART_STREAM_STDOUT ? on_stdout_ready : on_stderr_ready);

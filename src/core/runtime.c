@@ -105,10 +105,10 @@ static void on_orphan_ready(loop *l, loop_watch *w, uint32_t events)
  * has ended: it is killed and reaped through a pidfd. Safe to do by pid:
  * a child of ours cannot be reaped (and its pid reused) by anyone but us.
  */
-void runtime_sweep_orphans(art_runtime *rt, art_task *t)
+void runtime_sweep_orphans(art_runtime *rt, art_task *t, bool all_threads)
 {
 	pid_t *kids = NULL;
-	int n = proc_children(&kids);
+	int n = proc_children(all_threads, &kids);
 	for (int i = 0; i < n; i++) {
 		pid_t pid = kids[i];
 		if (intset_has(&rt->child_pids, pid))
@@ -269,7 +269,7 @@ static void kill_everything(art_runtime *rt)
 	/* Orphans of orphans arrive as their parents die: sweep until none. */
 	if (rt->cfg.flags & ART_RT_KILL_ORPHANS) {
 		for (int round = 0; round < 1000; round++) {
-			runtime_sweep_orphans(rt, NULL);
+			runtime_sweep_orphans(rt, NULL, true);
 			if (list_empty(&rt->orphans))
 				break;
 			while ((n = rt->orphans.next) != &rt->orphans)

@@ -250,7 +250,7 @@ static void act_exited(art_task *t)
 	record_exit(t, &si, &ru);
 
 	if (rt->cfg.flags & ART_RT_KILL_ORPHANS)
-		runtime_sweep_orphans(rt, t);
+		runtime_sweep_orphans(rt, t, false);
 	for (int s = ART_STREAM_STDOUT; s <= ART_STREAM_STDERR; s++)
 		output_drain(rt, t, s);
 	list_remove(&t->link);

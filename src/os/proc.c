@@ -64,16 +64,40 @@ static int read_all(int dirfd, const char *path, char **out)
 	return 0;
 }
 
-/* Children are listed per thread: an orphan is re-parented to whichever
- * thread of the subreaper the kernel picks. */
-int proc_children(pid_t **out)
+static int parse_pids(const char *list, pid_t **v, size_t *n, size_t *cap)
 {
-	DIR *d = opendir("/proc/self/task");
-	if (!d)
-		return -errno;
+	const char *p = list;
+	char *end;
+	int r = 0;
+	for (long pid; r == 0 && (pid = strtol(p, &end, 10), end != p); p = end)
+		r = push_pid(v, n, cap, (pid_t)pid);
+	return r;
+}
+
+/*
+ * Children are listed per thread. The kernel hands an orphan to the first
+ * live thread of its subreaper (find_new_reaper: the main thread while it
+ * lives), so orphans show in the main thread's list. Children started by
+ * another thread show in that thread's list: `all_threads` reads them too.
+ */
+int proc_children(bool all_threads, pid_t **out)
+{
 	pid_t *v = NULL;
 	size_t n = 0, cap = 0;
 	int r = 0;
+	if (!all_threads) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+		_cleanup_free_ char *list = NULL;
+		if (read_all(AT_FDCWD, path, &list) == 0) {
+			r = parse_pids(list, &v, &n, &cap);
+			goto done;
+		}
+		/* The main thread is gone: look at every thread. */
+	}
+	DIR *d = opendir("/proc/self/task");
+	if (!d)
+		return -errno;
 	struct dirent *de;
 	while (r == 0 && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
@@ -83,11 +107,10 @@ int proc_children(pid_t **out)
 		_cleanup_free_ char *list = NULL;
 		if (read_all(dirfd(d), path, &list) < 0)
 			continue; /* the thread ended meanwhile */
-		char *p = list, *end;
-		for (long pid; r == 0 && (pid = strtol(p, &end, 10), end != p); p = end)
-			r = push_pid(&v, &n, &cap, (pid_t)pid);
+		r = parse_pids(list, &v, &n, &cap);
 	}
 	closedir(d);
+done:
 	if (r < 0) {
 		free(v);
 		return r;
