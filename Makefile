@@ -3,6 +3,7 @@
 #   make            library (static and shared), CLI, test probe
 #   make check      every test (C unit tests, integration tests on the real CLI)
 #   make check-asan the same under ASan + UBSan
+#   make check-valgrind  the unit tests under valgrind
 #   make bench      the benchmarks in bench/, peers side by side
 #   make demo       runs examples/ through `agentrt batch`
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -39,7 +40,7 @@ SHARED := $(B)/libagentrt.so.0
 CLI := $(B)/agentrt
 PROBE := $(B)/probe
 
-.PHONY: all check check-unit check-integration check-asan bench demo install clean deps
+.PHONY: all check check-unit check-integration check-asan check-valgrind bench demo install clean deps
 all: $(STATIC) $(SHARED) $(CLI) $(PROBE)
 
 $(B)/%.o: %.c
@@ -92,6 +93,15 @@ check-asan:
 	@$(MAKE) --no-print-directory check B=build-asan OPT=-O1 \
 		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		ASAN_OPTIONS=detect_leaks=1
+
+# The unit tests under valgrind (forked test processes are followed; the
+# programs that tasks exec are not). Any error or leak fails the run.
+check-valgrind: all $(UNIT_BINS)
+	@for t in $(UNIT_BINS); do \
+		echo "valgrind $$t"; \
+		TAP_TIMEOUT=120 valgrind -q --error-exitcode=99 --leak-check=full \
+			--errors-for-leak-kinds=definite,indirect $$t > /dev/null || exit 1; \
+	done; echo "valgrind: no errors"
 
 bench: deps all
 	bench/run.sh $(abspath $(B))

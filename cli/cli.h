@@ -22,6 +22,9 @@ extern unsigned cli_errors; /* messages printed so far */
 /* One line on stderr, "agentrt: ...". */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* After getopt_long returned '?' (with opterr = 0): one line saying why. */
+void cli_bad_option(const char *cmd, int argc, char **argv);
+
 int cli_parse_duration(const char *opt, const char *text, int64_t *ns);
 int cli_parse_size(const char *opt, const char *text, uint64_t *bytes);
 int cli_parse_uint(const char *opt, const char *text, uint64_t *out);

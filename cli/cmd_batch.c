@@ -441,18 +441,22 @@ static void print_stats(batch *b, int fds_start, long rss_start)
 {
 	art_runtime_stats st;
 	art_runtime_stats_get(b->rt, &st);
+	/* null when the batch was shorter than the window. */
+	char warm[32] = "null";
+	if (b->rss_warm_kb > 0)
+		snprintf(warm, sizeof(warm), "%ld", b->rss_warm_kb);
 	fprintf(stderr,
 		"{\"stats\":{\"submitted\":%llu,\"started\":%llu,\"ended\":%llu,"
 		"\"start_failures\":%llu,\"cancelled\":%llu,\"timeouts\":%llu,"
 		"\"orphans_killed\":%llu,\"pool_hits\":%llu,\"pool_misses\":%llu,"
 		"\"pool_bytes\":%llu,\"fds_start\":%d,\"fds_end\":%d,\"rss_start_kb\":%ld,"
-		"\"rss_warm_kb\":%ld,\"rss_end_kb\":%ld}}\n",
+		"\"rss_warm_kb\":%s,\"rss_end_kb\":%ld}}\n",
 		(unsigned long long)st.submitted, (unsigned long long)st.started,
 		(unsigned long long)st.ended, (unsigned long long)st.start_failures,
 		(unsigned long long)st.cancelled, (unsigned long long)st.timeouts,
 		(unsigned long long)st.orphans_killed, (unsigned long long)st.pool_hits,
 		(unsigned long long)st.pool_misses, (unsigned long long)st.pool_bytes, fds_start,
-		cli_fd_count(), rss_start, b->rss_warm_kb, cli_rss_kb());
+		cli_fd_count(), rss_start, warm, cli_rss_kb());
 }
 
 int cmd_batch(int argc, char **argv)
@@ -467,6 +471,7 @@ int cmd_batch(int argc, char **argv)
 	pthread_t reader;
 
 	optind = 1;
+	opterr = 0; /* our own messages, with the agentrt: prefix */
 	while ((c = getopt_long(argc, argv, "+j:o:kqh", options, NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -510,6 +515,7 @@ int cmd_batch(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
+			cli_bad_option("batch", argc, argv);
 			return EXIT_USAGE_BATCH;
 		}
 	}

@@ -174,6 +174,7 @@ int cmd_run(int argc, char **argv)
 
 	int c;
 	optind = 1;
+	opterr = 0; /* our own messages, with the agentrt: prefix */
 	/* '+': options end at the first non-option, so CMD's own options are
 	 * never taken for ours even without "--". */
 	while (r >= 0 && (c = getopt_long(argc, argv, "+qh", options, NULL)) != -1) {
@@ -252,8 +253,7 @@ int cmd_run(int argc, char **argv)
 			ret = 0;
 			goto out;
 		default:
-			/* getopt has said what was wrong. */
-			cli_errors++;
+			cli_bad_option("run", argc, argv);
 			r = -EINVAL;
 		}
 		/* Parsers say what was wrong themselves; the setters do not. */
@@ -310,7 +310,7 @@ int cmd_run(int argc, char **argv)
 		cli_describe_start_failure(spec, res, msg, sizeof(msg));
 		cli_error("%s", msg);
 	} else if (res->end == ART_END_TIMEOUT) {
-		cli_error("timed out after %.3gs%s", (double)res->wall_ns / 1e9,
+		cli_error("timed out after %.3fs%s", (double)res->wall_ns / 1e9,
 			  res->term_signal == SIGKILL ? " (killed after the grace)" : "");
 	}
 	ret = art_result_exit_status(res);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,15 @@ void cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+void cli_bad_option(const char *cmd, int argc, char **argv)
+{
+	const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+	if (optopt && optopt < 256)
+		cli_error("%s: invalid option or missing argument: -%c", cmd, optopt);
+	else
+		cli_error("%s: unrecognized option or missing argument: %s", cmd, arg);
 }
 
 int cli_parse_duration(const char *opt, const char *text, int64_t *ns)
@@ -90,6 +100,16 @@ void cli_describe_start_failure(const art_spec *spec, const art_result *res, cha
 	if (res->start_stage == ART_STAGE_CHDIR && art_spec_cwd(spec)) {
 		prefix = "cwd ";
 		what = art_spec_cwd(spec);
+	} else if (res->start_stage == ART_STAGE_STDIN && art_spec_stdin_path(spec)) {
+		prefix = "stdin ";
+		what = art_spec_stdin_path(spec);
+	} else if (res->start_stage == ART_STAGE_STDOUT || res->start_stage == ART_STAGE_STDERR) {
+		int stream = res->start_stage == ART_STAGE_STDOUT ? ART_STREAM_STDOUT
+								   : ART_STREAM_STDERR;
+		if (art_spec_output_path(spec, stream)) {
+			prefix = stream == ART_STREAM_STDOUT ? "stdout " : "stderr ";
+			what = art_spec_output_path(spec, stream);
+		}
 	}
 	snprintf(buf, len, "%s%s: %s (%s)", prefix, what, strerror(res->start_errno),
 		 art_stage_name(res->start_stage));

@@ -149,6 +149,8 @@ ART_PUBLIC int art_spec_label_at(const art_spec *spec, size_t i, const char **ke
 ART_PUBLIC const char *const *art_spec_argv(const art_spec *spec);
 ART_PUBLIC const char *art_spec_cwd(const art_spec *spec);
 ART_PUBLIC int64_t art_spec_timeout(const art_spec *spec); /* 0: none */
+ART_PUBLIC const char *art_spec_stdin_path(const art_spec *spec);
+ART_PUBLIC const char *art_spec_output_path(const art_spec *spec, int stream);
 
 /* ------------------------------------------------------------- results */
 
@@ -173,6 +175,9 @@ typedef enum art_stage {
 	ART_STAGE_CHDIR,
 	ART_STAGE_SIGNALS,
 	ART_STAGE_EXEC,
+	ART_STAGE_STDIN,  /* opening the stdin file (or memfd, pipe) */
+	ART_STAGE_STDOUT, /* opening the stdout file or pipe */
+	ART_STAGE_STDERR,
 } art_stage;
 
 typedef struct art_result {
@@ -205,7 +210,8 @@ ART_PUBLIC const char *art_end_name(art_end end);     /* "exited", "timeout", ..
 ART_PUBLIC const char *art_stage_name(art_stage stage); /* "exec", "chdir", ... */
 /* The exit status a timeout(1)-like front end should return: the exit code;
  * 128+N for signal N; 124 on timeout; 126 not executable; 127 not found;
- * 125 for other start failures; 130 when cancelled. */
+ * 125 for other start failures; when cancelled, 128+N for the signal that
+ * ended it, or 130 if none did. */
 ART_PUBLIC int art_result_exit_status(const art_result *result);
 /* 1 when the task exited with code 0. */
 ART_PUBLIC int art_result_ok(const art_result *result);

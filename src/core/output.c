@@ -33,6 +33,7 @@ static void drop_head(art_runtime *rt, task_output *o)
 static void keep_tail(art_runtime *rt, task_output *o, const char *data, size_t len)
 {
 	if (len > o->cap) {
+		o->truncated = true;
 		data += len - o->cap;
 		len = o->cap;
 	}

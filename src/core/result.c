@@ -46,6 +46,12 @@ const char *art_stage_name(art_stage stage)
 		return "signals";
 	case ART_STAGE_EXEC:
 		return "exec";
+	case ART_STAGE_STDIN:
+		return "stdin";
+	case ART_STAGE_STDOUT:
+		return "stdout";
+	case ART_STAGE_STDERR:
+		return "stderr";
 	}
 	return "unknown";
 }

@@ -518,14 +518,19 @@ void task_start(art_task *t)
 {
 	art_runtime *rt = t->rt;
 	_cleanup_(start_ctx_done) start_ctx c = { .child_fd = { -1, -1, -1 } };
-	int r = open_stdin(t, &c.child_fd[0]);
-	for (int s = ART_STREAM_STDOUT; r == 0 && s <= ART_STREAM_STDERR; s++)
-		r = open_output(t, s, &c.child_fd[s]);
-	for (int i = 0; r == 0 && i < 3; i++)
-		if (c.child_fd[i] >= 0 && (c.child_fd[i] = fd_move_above(c.child_fd[i], 3)) < 0)
+	static const art_stage open_stage[3] = { ART_STAGE_STDIN, ART_STAGE_STDOUT,
+						 ART_STAGE_STDERR };
+	for (int i = 0; i < 3; i++) {
+		int r = i == 0 ? open_stdin(t, &c.child_fd[0]) : open_output(t, i, &c.child_fd[i]);
+		if (r == 0 && c.child_fd[i] >= 0 &&
+		    (c.child_fd[i] = fd_move_above(c.child_fd[i], 3)) < 0)
 			r = c.child_fd[i];
-	if (r == 0)
-		r = build_env(t->spec, &c.envp);
+		if (r < 0) {
+			fail_start(t, -r, open_stage[i]);
+			return;
+		}
+	}
+	int r = build_env(t->spec, &c.envp);
 	if (r == 0)
 		r = build_exec_paths(&c, t->spec->argv.v[0]);
 	if (r < 0) {

@@ -240,6 +240,19 @@ int art_spec_set_timeout(art_spec *s, int64_t ns)
 	return 0;
 }
 
+const char *art_spec_stdin_path(const art_spec *s)
+{
+	return s->stdin_mode == ART_STDIN_FILE ? s->stdin_path : NULL;
+}
+
+const char *art_spec_output_path(const art_spec *s, int stream)
+{
+	if (stream != ART_STREAM_STDOUT && stream != ART_STREAM_STDERR)
+		return NULL;
+	const spec_output *o = &s->out[stream - 1];
+	return o->mode == ART_OUTPUT_FILE ? o->path : NULL;
+}
+
 int64_t art_spec_timeout(const art_spec *s)
 {
 	return s->timeout_ns;
