@@ -14,7 +14,10 @@
  *  - Objects are opaque. Ownership is stated at each function.
  *
  * Threads: one art_runtime owns one event loop, driven by whichever thread
- * calls art_runtime_run() (the "loop thread"). Functions marked
+ * calls art_runtime_run() (the "loop thread"). Tasks are started from it
+ * with PR_SET_PDEATHSIG, which Linux ties to the starting *thread*: the
+ * thread that drives the loop must outlive the tasks it started, or they
+ * are killed when it exits (use one long-lived thread per runtime). Functions marked
  * [any thread] may be called from any thread at any time; they hand their
  * work to the loop through a queue and an eventfd. All callbacks run on the
  * loop thread.

@@ -20,10 +20,9 @@ int fd_move_above(int fd, int min)
 	if (fd >= min)
 		return fd;
 	int moved = fcntl(fd, F_DUPFD_CLOEXEC, min);
-	if (moved < 0)
-		return -errno;
+	int r = moved < 0 ? -errno : moved;
 	safe_close(fd);
-	return moved;
+	return r;
 }
 
 int fd_count_open(void)

@@ -32,8 +32,9 @@ static inline void closep(int *fd)
 	})
 
 int fd_set_nonblock(int fd, int on);
-/* Moves fd to a number >= min (close-on-exec), closing the original. Used so
- * that a child's dup2 onto 0..2 never finds a source in that range. */
+/* Moves fd to a number >= min (the copy is close-on-exec), closing the
+ * original, also on failure. An fd already >= min is returned as it is.
+ * Used so that a child's dup2 onto 0..2 never finds a source in that range. */
 int fd_move_above(int fd, int min);
 /* The number of open descriptors of this process (for leak checks). */
 int fd_count_open(void);

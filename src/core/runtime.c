@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/fd.h"
@@ -114,8 +115,16 @@ void runtime_sweep_orphans(art_runtime *rt, art_task *t, bool all_threads)
 		if (intset_has(&rt->child_pids, pid))
 			continue;
 		int fd = pidfd_open_pid(pid);
-		if (fd < 0)
+		if (fd < 0) {
+			/* No pidfd (EMFILE, say): the pid is still safe to use, as
+			 * an unreaped child of ours cannot be recycled. */
+			if (kill(pid, SIGKILL) == 0 && waitpid(pid, NULL, __WALL) == pid) {
+				rt->stats.orphans_killed++;
+				if (t)
+					t->result.orphans_killed++;
+			}
 			continue;
+		}
 		pidfd_signal(fd, SIGKILL);
 		orphan *o = calloc(1, sizeof(*o));
 		if (!o || loop_watch_add(rt->loop, &o->watch, fd, EPOLLIN, on_orphan_ready) < 0) {
@@ -476,6 +485,21 @@ void art_task_cancel(art_task *t)
 	list_add_tail(&rt->cancels, &c->link);
 	pthread_mutex_unlock(&rt->mu);
 	wake(rt);
+}
+
+const char *art_task_state_name(art_task_state state)
+{
+	switch (state) {
+	case ART_TASK_QUEUED:
+		return "queued";
+	case ART_TASK_RUNNING:
+		return "running";
+	case ART_TASK_STOPPING:
+		return "stopping";
+	case ART_TASK_DONE:
+		return "done";
+	}
+	return "unknown";
 }
 
 const char *art_task_id(const art_task *t)

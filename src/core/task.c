@@ -130,6 +130,12 @@ void task_free(art_task *t)
 
 /* ------------------------------------------------------------ signals */
 
+/* now + delay, saturating: a timeout of "forever" must not wrap around. */
+static int64_t deadline_after(int64_t now, int64_t delay)
+{
+	return delay > INT64_MAX - now ? INT64_MAX : now + delay;
+}
+
 /* Signals the whole process group. The group's id is the leader's pid,
  * which stays reserved while the leader is unreaped: we only get here
  * before reaping it, so the number cannot name someone else's group. A
@@ -170,7 +176,8 @@ static void begin_stop(art_task *t, art_end reason)
 		return;
 	}
 	signal_task(t, SIGTERM);
-	if (loop_timer_arm(t->rt->loop, &t->timer, mono_ns() + t->spec->grace_ns, on_grace_end) < 0)
+	if (loop_timer_arm(t->rt->loop, &t->timer, deadline_after(mono_ns(), t->spec->grace_ns),
+			   on_grace_end) < 0)
 		act_kill(t);
 }
 
@@ -396,7 +403,7 @@ static int build_exec_paths(start_ctx *c, const char *file)
 	for (const char *p = path;; p++) {
 		const char *end = strchrnul(p, ':');
 		size_t dlen = (size_t)(end - p);
-		char *cand = malloc(dlen + flen + 2);
+		char *cand = malloc(MAX(dlen, 1) + flen + 2);
 		if (!cand)
 			return -ENOMEM;
 		/* An empty entry means the current directory, as in execvp. */
@@ -570,7 +577,8 @@ void task_start(art_task *t)
 		return;
 	}
 	if (t->spec->timeout_ns > 0 &&
-	    loop_timer_arm(rt->loop, &t->timer, started + t->spec->timeout_ns, on_timeout) < 0) {
+	    loop_timer_arm(rt->loop, &t->timer, deadline_after(started, t->spec->timeout_ns),
+			   on_timeout) < 0) {
 		task_kill_now(t);
 		task_reap_blocking(t);
 	}
