@@ -119,6 +119,7 @@ struct art_runtime {
 	size_t scratch_size;
 	list_node graveyard; /* tasks done this iteration, unref'd after it */
 	list_node dead_watches;
+	list_node ended; /* leaders reaped, waiting for the orphan sweep */
 };
 
 /* task.c */
@@ -138,6 +139,7 @@ void output_release(art_runtime *rt, task_output *o);
 
 /* runtime.c */
 void runtime_task_done(art_runtime *rt, art_task *t);
-void runtime_sweep_orphans(art_runtime *rt, art_task *t, bool all_threads);
+void runtime_sweep_orphans(art_runtime *rt, bool all_threads);
+void runtime_flush_ended(art_runtime *rt);
 
 #endif

@@ -98,6 +98,24 @@ static void on_orphan_ready(loop *l, loop_watch *w, uint32_t events)
 	free(o);
 }
 
+/* The task an orphan belongs to: the one whose group or session it is
+ * still in, or the only task that ended in this batch. NULL if unknown. */
+static art_task *orphan_owner(art_runtime *rt, pid_t pid)
+{
+	pid_t pgrp, sid;
+	if (proc_stat_ids(pid, &pgrp, &sid) == 0) {
+		list_node *n;
+		for (n = rt->ended.next; n != &rt->ended; n = n->next) {
+			art_task *t = container_of(n, art_task, link);
+			if (t->pid == pgrp || t->pid == sid)
+				return t;
+		}
+	}
+	if (!list_empty(&rt->ended) && rt->ended.next->next == &rt->ended)
+		return container_of(rt->ended.next, art_task, link);
+	return NULL;
+}
+
 /*
  * With ART_RT_KILL_ORPHANS each task leader is a subreaper, so what its
  * descendants leave behind stays under it while it lives and comes to us
@@ -105,8 +123,11 @@ static void on_orphan_ready(loop *l, loop_watch *w, uint32_t events)
  * orphan we are already reaping is therefore the remains of a task that
  * has ended: it is killed and reaped through a pidfd. Safe to do by pid:
  * a child of ours cannot be reaped (and its pid reused) by anyone but us.
+ *
+ * Listing our children costs O(children), so it is done once per batch of
+ * events, not once per ended task.
  */
-void runtime_sweep_orphans(art_runtime *rt, art_task *t, bool all_threads)
+void runtime_sweep_orphans(art_runtime *rt, bool all_threads)
 {
 	pid_t *kids = NULL;
 	int n = proc_children(all_threads, &kids);
@@ -114,35 +135,44 @@ void runtime_sweep_orphans(art_runtime *rt, art_task *t, bool all_threads)
 		pid_t pid = kids[i];
 		if (intset_has(&rt->child_pids, pid))
 			continue;
+		art_task *owner = orphan_owner(rt, pid);
 		int fd = pidfd_open_pid(pid);
 		if (fd < 0) {
 			/* No pidfd (EMFILE, say): the pid is still safe to use, as
 			 * an unreaped child of ours cannot be recycled. */
-			if (kill(pid, SIGKILL) == 0 && waitpid(pid, NULL, __WALL) == pid) {
-				rt->stats.orphans_killed++;
-				if (t)
-					t->result.orphans_killed++;
-			}
-			continue;
-		}
-		pidfd_signal(fd, SIGKILL);
-		orphan *o = calloc(1, sizeof(*o));
-		if (!o || loop_watch_add(rt->loop, &o->watch, fd, EPOLLIN, on_orphan_ready) < 0) {
-			/* Cannot watch it: wait for it here, it has been SIGKILLed. */
-			free(o);
-			pidfd_reap(fd, NULL, NULL);
-			safe_close(fd);
+			if (kill(pid, SIGKILL) < 0 || waitpid(pid, NULL, __WALL) != pid)
+				continue;
 		} else {
-			o->pid = pid;
-			o->rt = rt;
-			list_add_tail(&rt->orphans, &o->link);
-			intset_add(&rt->child_pids, pid);
+			pidfd_signal(fd, SIGKILL);
+			orphan *o = calloc(1, sizeof(*o));
+			if (!o ||
+			    loop_watch_add(rt->loop, &o->watch, fd, EPOLLIN, on_orphan_ready) < 0) {
+				/* Cannot watch it: wait here, it has been SIGKILLed. */
+				free(o);
+				pidfd_reap(fd, NULL, NULL);
+				safe_close(fd);
+			} else {
+				o->pid = pid;
+				o->rt = rt;
+				list_add_tail(&rt->orphans, &o->link);
+				intset_add(&rt->child_pids, pid);
+			}
 		}
 		rt->stats.orphans_killed++;
-		if (t)
-			t->result.orphans_killed++;
+		if (owner)
+			owner->result.orphans_killed++;
 	}
 	free(kids);
+}
+
+void runtime_flush_ended(art_runtime *rt)
+{
+	if (list_empty(&rt->ended))
+		return;
+	runtime_sweep_orphans(rt, false);
+	list_node *n;
+	while ((n = list_pop_front(&rt->ended)))
+		runtime_task_done(rt, container_of(n, art_task, link));
 }
 
 /* ------------------------------------------------------------ inbox */
@@ -219,6 +249,7 @@ int art_runtime_new(const art_runtime_config *config, art_runtime **out, art_err
 	list_init(&rt->watches);
 	list_init(&rt->graveyard);
 	list_init(&rt->dead_watches);
+	list_init(&rt->ended);
 	pool_init(&rt->chunks, sizeof(out_chunk), POOL_MAX_FREE);
 
 	int r = loop_new(on_wake, rt, &rt->loop);
@@ -271,6 +302,7 @@ static void kill_everything(art_runtime *rt)
 		task_kill_now(container_of(n, art_task, link));
 	while ((n = rt->running.next) != &rt->running)
 		task_reap_blocking(container_of(n, art_task, link));
+	runtime_flush_ended(rt);
 	while ((n = rt->orphans.next) != &rt->orphans) {
 		orphan *o = container_of(n, orphan, link);
 		on_orphan_ready(rt->loop, &o->watch, 0);
@@ -278,7 +310,7 @@ static void kill_everything(art_runtime *rt)
 	/* Orphans of orphans arrive as their parents die: sweep until none. */
 	if (rt->cfg.flags & ART_RT_KILL_ORPHANS) {
 		for (int round = 0; round < 1000; round++) {
-			runtime_sweep_orphans(rt, NULL, true);
+			runtime_sweep_orphans(rt, true);
 			if (list_empty(&rt->orphans))
 				break;
 			while ((n = rt->orphans.next) != &rt->orphans)
@@ -350,8 +382,10 @@ int art_runtime_step(art_runtime *rt, int timeout_ms)
 	if (rt->n_running < rt->max_running && !list_empty(&rt->queued))
 		timeout_ms = 0;
 	int r = loop_run_once(rt->loop, timeout_ms);
+	runtime_flush_ended(rt);
 	drain_inbox(rt);
 	start_queued(rt);
+	runtime_flush_ended(rt); /* a start that failed late */
 	bury_dead(rt);
 	rt->in_loop = false;
 	if (r < 0)

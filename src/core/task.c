@@ -256,13 +256,16 @@ static void act_exited(art_task *t)
 	loop_timer_disarm(rt->loop, &t->timer);
 	record_exit(t, &si, &ru);
 
-	if (rt->cfg.flags & ART_RT_KILL_ORPHANS)
-		runtime_sweep_orphans(rt, t, false);
 	for (int s = ART_STREAM_STDOUT; s <= ART_STREAM_STDERR; s++)
 		output_drain(rt, t, s);
 	list_remove(&t->link);
 	rt->n_running--;
-	runtime_task_done(rt, t);
+	/* With orphan killing, the task is reported after the sweep that
+	 * follows this batch of events (runtime_flush_ended). */
+	if (rt->cfg.flags & ART_RT_KILL_ORPHANS)
+		list_add_tail(&rt->ended, &t->link);
+	else
+		runtime_task_done(rt, t);
 }
 
 static void on_pidfd_ready(loop *l, loop_watch *w, uint32_t events)

@@ -119,6 +119,25 @@ done:
 	return (int)n;
 }
 
+int proc_stat_ids(pid_t pid, pid_t *pgrp, pid_t *sid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	_cleanup_free_ char *stat = NULL;
+	int r = read_all(AT_FDCWD, path, &stat);
+	if (r < 0)
+		return r;
+	/* The command name may hold spaces and ')': fields resume after the
+	 * last ')'. Then: state ppid pgrp session. */
+	char *p = strrchr(stat, ')');
+	int g, s;
+	if (!p || sscanf(p + 1, " %*c %*d %d %d", &g, &s) != 2)
+		return -EINVAL;
+	*pgrp = g;
+	*sid = s;
+	return 0;
+}
+
 int proc_set_subreaper(int on)
 {
 	return prctl(PR_SET_CHILD_SUBREAPER, on ? 1 : 0, 0, 0, 0) < 0 ? -errno : 0;
