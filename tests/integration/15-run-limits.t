@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# agentrt run: each rlimit is set and hits: --memory, --cpu-time, --nofile,
+# --fsize, --nproc (non-root only); probe limits shows the values.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+require_binaries
+plan 25
+
+lim() { grep "^$1 " <<<"$OUT" | cut -d' ' -f2; }
+
+# --- the values as the task sees them
+artc run --memory 256M --cpu-time 30s --nofile 64 --nproc 500 --fsize 10M -- "$PROBE" limits
+is "$ART_RC" 0 "probe limits runs under every limit"
+is "$(lim as)" 268435456 "--memory 256M -> RLIMIT_AS 268435456"
+is "$(lim cpu)" 30 "--cpu-time 30s -> RLIMIT_CPU 30"
+is "$(lim nofile)" 64 "--nofile 64 -> RLIMIT_NOFILE 64"
+is "$(lim nproc)" 500 "--nproc 500 -> RLIMIT_NPROC 500"
+is "$(lim fsize)" 10485760 "--fsize 10M -> RLIMIT_FSIZE 10485760"
+
+artc run --cpu-time 1500ms -- "$PROBE" limits
+is "$(lim cpu)" 2 "--cpu-time 1500ms is rounded up to 2 s"
+
+# Without --nofile the task gets the caller's soft limit, even if agentrt
+# raised its own to run many tasks.
+hard=$(ulimit -Hn)
+soft=1000
+[ "$hard" != unlimited ] && [ "$hard" -lt 1000 ] && soft=$hard
+(ulimit -Sn "$soft" && art run -- "$PROBE" limits >"$T/out" 2>"$T/err")
+OUT=$(cat "$T/out")
+is "$(lim nofile)" "$soft" "no --nofile: the task keeps the caller's soft RLIMIT_NOFILE ($soft)"
+
+# --- memory
+artc run --memory 64M -- "$PROBE" alloc 512M
+is "$ART_RC" 3 "--memory 64M: alloc 512M fails (exit 3)"
+is "$ERR" "alloc failed" "and the probe says so"
+artc run --memory 64M -- "$PROBE" alloc 8M
+is "$ART_RC/$OUT" "0/allocated" "--memory 64M: alloc 8M still works"
+
+# --- cpu time
+artc run --json --cpu-time 1s -- "$PROBE" spin 10
+rec=$(json_record)
+like "$ART_RC" "^(152|137)$" "--cpu-time 1s: spin 10 is killed by SIGXCPU or SIGKILL (rc $ART_RC)"
+num_cmp "$ART_MS" '<' 8000 "well before it would have finished (${ART_MS} ms)"
+is "$(json_get "$rec" status)" signaled "--json: status signaled"
+like "$(json_get "$rec" signal)" "^SIG(XCPU|KILL)$" "--json: signal SIGXCPU or SIGKILL"
+
+# --- descriptors
+artc run --nofile 16 -- "$PROBE" open-files 100
+is "$ART_RC" 5 "--nofile 16: open-files 100 fails (exit 5)"
+num_cmp "${OUT:-999}" '<' 16 "fewer than 16 opened ($OUT)"
+like "$ERR" "EMFILE" "with EMFILE"
+
+# --- file size
+artc run --json --fsize 1M -- "$PROBE" fill-file "$T/big" 4M
+rec=$(json_record)
+is "$ART_RC" 153 "--fsize 1M: fill-file 4M is killed by SIGXFSZ (153)"
+is "$(json_get "$rec" status)/$(json_get "$rec" signal)" "signaled/SIGXFSZ" "--json: signaled, SIGXFSZ"
+is "$(stat -c %s "$T/big" 2>/dev/null)" 1048576 "the file stopped at 1 MiB"
+artc run --fsize 1M -- "$PROBE" fill-file "$T/small" 512k
+is "$ART_RC" 0 "--fsize 1M: a 512 KiB file is fine"
+
+# --- processes
+if is_root; then
+	skip 3 "RLIMIT_NPROC is not enforced for root (CAP_SYS_RESOURCE/CAP_SYS_ADMIN); run as a non-root user"
+else
+	# The kernel counts every process of the user, so 1 is already used up
+	# by the probe itself: its first fork must fail.
+	artc run --nproc 1 -- "$PROBE" fork 3 1
+	is "$ART_RC" 6 "--nproc 1: fork fails (probe exit 6)"
+	like "$ERR" "fork failed: EAGAIN" "with EAGAIN"
+	is "$OUT" "" "no child was started"
+fi
+
+done_testing
