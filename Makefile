@@ -59,9 +59,11 @@ $(SHARED): $(LIB_OBJS) src/libagentrt.sym
 $(CLI): $(CLI_OBJS) $(STATIC)
 	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(STATIC) $(LDLIBS)
 
+# The probe runs as a task under rlimits (an address-space limit, say) that
+# a sanitizer runtime cannot start under: it is built without $(SAN).
 $(PROBE): tests/probe.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(subst $(SAN),,$(ALL_CFLAGS)) -o $@ $<
 
 $(B)/tests/tap.o: tests/unit/tap.c
 	@mkdir -p $(dir $@)

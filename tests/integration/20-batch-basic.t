@@ -5,7 +5,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_binaries
-plan 50
+plan 52
 
 # --- a small mixed batch
 cat >"$T/b1.jsonl" <<JSONL
@@ -107,6 +107,26 @@ is "$(json_get "$(record_by "$T/out" id ctl)" stdout)" "$(printf 'a\033b\001\t"q
 like "$(json_get "$(record_by "$T/out" id bin)" stdout | tr -d '\000')" " bin$" "binary output is kept (invalid bytes replaced)"
 rec=$(record_by "$T/out" id utf8cut)
 is "$(json_get "$rec" stdout_bytes)/$(json_get "$rec" stdout_truncated)" "3000/true" "a 2-byte character cut by the cap: counted and truncated"
+
+# --- the record's keys, always in the documented order (docs/spec.md)
+cat >"$T/keys.jsonl" <<JSONL
+{"id":"plain","cmd":["true"],"labels":{"k":"v"}}
+{"id":"nf","cmd":["/nonexistent/x"]}
+JSONL
+artc batch "$T/keys.jsonl"
+keys_of() {
+	_py -c '
+import json, sys
+for line in open(sys.argv[1]):
+    pairs = json.loads(line, object_pairs_hook=lambda p: p)
+    if dict(pairs).get("id") == sys.argv[2]:
+        print(" ".join(k for k, _ in pairs))
+' "$T/out" "$1"
+}
+common1="line id status ok exit_code signal exit_status"
+common2="pid wall_s queue_s user_s system_s max_rss_bytes stdout_bytes stderr_bytes stdout stderr stdout_truncated stderr_truncated orphans_killed"
+is "$(keys_of plain)" "$common1 $common2 labels" "keys in the documented order (labels last)"
+is "$(keys_of nf)" "$common1 error $common2" "a start failure: error right after exit_status"
 
 # --- exit statuses
 printf '{"cmd":["true"]}\n{"cmd":["true"]}\n' >"$T/allok.jsonl"

@@ -4,7 +4,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_binaries
-plan 31
+plan 33
 
 # --- --stop-on-failure, sequential: the tasks after the failure never start
 cat >"$T/sof.jsonl" <<JSONL
@@ -20,6 +20,9 @@ is "$(records "$T/out" id status ok | tr '\t\n' ', ')" \
 	"the unstarted tasks are reported cancelled"
 ok "$([ -e "$T/ran1" ] && [ ! -e "$T/ran3" ] && [ ! -e "$T/ran4" ]; echo $?)" \
 	"the task before ran, the ones after did not"
+rec=$(record_by "$T/out" id t3)
+is "$(json_get "$rec" exit_status)/$(json_get "$rec" pid)/$(json_get "$rec" queue_s)" "130/0/null" \
+	"a task that never ran: exit_status 130, pid 0, queue_s null (docs/spec.md)"
 
 # --- --stop-on-failure, parallel: a running task is cancelled
 N=$(new_num_marker)
@@ -32,6 +35,9 @@ is "$ART_RC" 1 "--stop-on-failure -j 2: exit 1"
 num_cmp "$ART_MS" '<' 10000 "the running task was stopped, not waited for (${ART_MS} ms)"
 is "$(records "$T/out" id status | sort | tr '\t\n' ', ')" "fail,exited long,cancelled " \
 	"the running task is reported cancelled"
+rec=$(record_by "$T/out" id long)
+is "$(json_get "$rec" signal)/$(json_get "$rec" exit_status)" "SIGTERM/143" \
+	"a cancelled running task: the signal that ended it and 128+N (docs/spec.md)"
 no_survivors "$N" "the cancelled task is gone"
 
 # Without --stop-on-failure everything runs.

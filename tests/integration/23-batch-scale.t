@@ -24,9 +24,9 @@ plan 14
 
 N=10000
 yes '{"cmd":["/bin/true"]}' | head -n "$N" >"$T/scale.jsonl"
-ART_GUARD=60 artc batch -j 8 --stats -o "$T/scale-out.jsonl" "$T/scale.jsonl"
+ART_GUARD=100 artc batch -j 8 --stats -o "$T/scale-out.jsonl" "$T/scale.jsonl"
 is "$ART_RC" 0 "$N tasks: exit 0"
-num_cmp "$ART_MS" '<' 30000 "$N tasks in ${ART_MS} ms (bound 30 s; ~3 s measured on 2 cores)"
+num_cmp "$ART_MS" '<' 60000 "$N tasks in ${ART_MS} ms (bound 60 s; ~4 s measured on 2 idle cores, ~35 s with both cores busy)"
 diag "$N tasks of /bin/true with -j 8: ${ART_MS} ms"
 
 summary=$(_py -c '

@@ -5,7 +5,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_binaries
-plan 19
+plan 20
 
 # --- specs from a pipe
 printf '{"id":"p","cmd":["/bin/echo","hi"]}\necho from-shell-line\n' |
@@ -86,5 +86,8 @@ is "$(records "$T/out" line status | sort -n | tr '\t\n' ', ')" \
 	"bad base64 and an unknown stdin form are invalid; a missing file fails at start"
 like "$ERR" "line 1: stdin" "the bad base64 is reported with its line and field"
 like "$ERR" "no-such-file" "the missing file is named"
+rec=$(record_by "$T/out" id nofile)
+is "$(json_get "$rec" error.stage)/$(json_get "$rec" error.code)/$(json_get "$rec" exit_status)" "stdin/ENOENT/125" \
+	"its record: stage stdin, ENOENT, exit_status 125"
 
 done_testing

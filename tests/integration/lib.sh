@@ -11,7 +11,7 @@
 #   PROBE    the probe binary (default: build/probe)
 #
 # What it gives a test:
-#   plan N | done_testing | skip_all REASON | bail_out REASON
+#   plan N | done_testing | skip_all REASON | bail_out REASON | require_binaries
 #   ok STATUS DESC           passes when STATUS (an exit status) is 0
 #   is GOT WANT DESC         string equality
 #   isnt GOT WANT DESC
@@ -19,15 +19,29 @@
 #   unlike GOT REGEX DESC
 #   num_cmp A OP B DESC      integer comparison: OP is one of < <= > >= == !=
 #   skip N REASON            N skipped tests ("ok N # skip REASON")
-#   diag TEXT... / note TEXT...
+#   diag TEXT... / note TEXT... / diag_file FILE [LINES] / diag_outputs
 #   $T                       a private temp dir, removed at exit
 #   new_marker               prints a unique token to pass as an extra argument
-#   no_survivors MARKER DESC passes when no process's cmdline has MARKER
+#   new_num_marker           the same, digits only (sleep 100.MARKER)
+#   survivors MARKER         lists the processes whose cmdline has MARKER
+#   no_survivors MARKER DESC passes when there is none (pgrep -f)
+#   have_procs MARKER N      true when at least N such processes run
 #   art ARGS...              runs "$AGENTRT" ARGS under a guard (see below),
 #                            sets ART_RC, ART_MS (elapsed ms), ART_HUNG
+#   artc ARGS...             art with stdout/stderr in $T/out, $T/err, OUT, ERR
+#   json_record              the --json record (last JSON line of $T/err)
 #   json_get JSON PATH       prints one field of a JSON object ("a.b", "a.0")
 #   records FILE FIELD...    prints one tab-separated line per JSON line
-#   now_ms                   monotonic-enough wall clock in milliseconds
+#   record_by FILE FIELD VAL the first JSON line whose FIELD is VAL
+#   count_records FILE       how many lines are JSON objects
+#   strict_jsonl FILE        every line is a JSON object in strict UTF-8
+#   wait_for SECS CMD...     polls CMD until it succeeds
+#   wait_exit PID SECS       waits for a background child (SIGKILL after SECS)
+#   now_ms                   wall clock in milliseconds
+#   is_root / is_asan BINARY
+#
+# Every process whose command line holds a marker of this script is killed
+# at exit, so a failing test leaves nothing behind for the next one.
 #
 # Stdin of the test script is /dev/null, so that tasks which inherit stdin
 # never read the terminal of whoever runs prove. Tests that need a stdin pipe
