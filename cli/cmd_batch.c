@@ -95,6 +95,7 @@ typedef struct batch {
 	pthread_mutex_t out_mu; /* everything below */
 	pthread_cond_t room;    /* signalled when a task is reported */
 	size_t in_flight;
+	unsigned submitting; /* reader calls inside art_runtime_submit */
 	bool closed;            /* no more submissions: the runtime is going */
 	bool stopping;          /* a failure with --stop-on-failure, or a signal */
 	int signal_received;
@@ -220,7 +221,14 @@ static void apply_defaults(batch *b, art_spec *spec)
 		art_spec_set_timeout(spec, b->default_timeout);
 }
 
-/* Submits under out_mu so that `closed` and the submission are atomic. */
+/*
+ * Backpressure: at most `window` tasks are submitted and not yet reported,
+ * so a huge input is never loaded at once and memory stays flat however
+ * long the batch is. The lock is not held across art_runtime_submit: a
+ * reader preempted while holding it would stall the loop thread (and so
+ * every task) on a busy machine. `submitting` lets the main thread wait for
+ * a submission in flight before it frees the runtime.
+ */
 static void submit_job(batch *b, art_spec *spec, size_t line)
 {
 	job *j = calloc(1, sizeof(*j));
@@ -232,11 +240,6 @@ static void submit_job(batch *b, art_spec *spec, size_t line)
 		art_spec_free(spec);
 		return;
 	}
-	j->line = line;
-	j->seq = seq;
-	j->attempts = 1;
-	/* Backpressure: a huge input is not loaded into memory at once, and
-	 * the runtime's memory stays flat however long the batch is. */
 	while (b->in_flight >= b->window && !b->closed)
 		pthread_cond_wait(&b->room, &b->out_mu);
 	if (b->closed) {
@@ -245,21 +248,30 @@ static void submit_job(batch *b, art_spec *spec, size_t line)
 		free(j);
 		return;
 	}
+	b->in_flight++;
+	b->submitting++;
+	pthread_mutex_unlock(&b->out_mu);
+
+	*j = (job){ .line = line, .seq = seq, .attempts = 1, .spec = b->retries ? spec : NULL };
 	art_task *task = NULL;
 	art_error err = { 0 };
+	/* From here on_exit may own (and free) j. */
 	int r = art_runtime_submit(b->rt, spec, j, &task, &err);
+
+	pthread_mutex_lock(&b->out_mu);
 	if (r < 0) {
+		b->in_flight--;
 		emit_invalid_locked(b, seq, line, err.msg);
 		free(j);
-	} else if (b->in_flight++, b->stopping) {
+	} else if (b->stopping) {
 		art_task_cancel(task);
 	}
+	if (--b->submitting == 0)
+		pthread_cond_broadcast(&b->room);
+	pthread_mutex_unlock(&b->out_mu);
 	if (task)
 		art_task_unref(task);
-	pthread_mutex_unlock(&b->out_mu);
-	if (r == 0 && b->retries)
-		j->spec = spec;
-	else
+	if (r < 0 || !b->retries)
 		art_spec_free(spec);
 }
 
@@ -372,8 +384,10 @@ static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, v
 	b->done++;
 	if (b->done == b->window)
 		b->rss_warm_kb = cli_rss_kb();
-	b->in_flight--;
-	pthread_cond_signal(&b->room);
+	/* Wake the reader only when half the window is free: it then submits
+	 * a burst, instead of one thread switch per task. */
+	if (--b->in_flight == b->window / 2)
+		pthread_cond_signal(&b->room);
 	if (!ok) {
 		b->failed++;
 		if (res->end == ART_END_START_FAILED && !cli_quiet) {
@@ -589,6 +603,8 @@ int cmd_batch(int argc, char **argv)
 	pthread_mutex_lock(&b.out_mu);
 	b.closed = true;
 	pthread_cond_broadcast(&b.room);
+	while (b.submitting)
+		pthread_cond_wait(&b.room, &b.out_mu);
 	bool input_done = b.input_done;
 	pthread_mutex_unlock(&b.out_mu);
 	/* Interrupted while the reader waits for input: leave it blocked, it
