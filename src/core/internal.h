@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "base/intset.h"
@@ -113,6 +114,8 @@ struct art_runtime {
 	art_runtime_stats stats;
 
 	int devnull;
+	pid_t pid;                /* ours, fixed for the runtime's life */
+	struct rlimit own_nofile; /* our RLIMIT_NOFILE when the runtime was made */
 	void *spawn_stack;
 	pool chunks;
 	char *scratch; /* one read of output lands here first */

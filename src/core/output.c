@@ -68,10 +68,10 @@ static void keep_tail(art_runtime *rt, task_output *o, const char *data, size_t 
 
 static void close_output(art_runtime *rt, task_output *o)
 {
-	/* Also called when the task is freed, possibly after the runtime:
-	 * touch the runtime only while something is still open. */
-	if (o->watch.fd >= 0)
-		loop_watch_del(rt->loop, &o->watch);
+	/* Also called when the task is freed, possibly after the runtime, so
+	 * it must not touch the runtime. */
+	(void)rt;
+	loop_watch_forget(&o->watch);
 	o->fd = safe_close(o->fd);
 }
 

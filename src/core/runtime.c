@@ -240,6 +240,8 @@ int art_runtime_new(const art_runtime_config *config, art_runtime **out, art_err
 		rt->cfg = *config;
 	rt->max_running = rt->cfg.max_running ? rt->cfg.max_running : default_max_running();
 	rt->devnull = -1;
+	rt->pid = getpid();
+	getrlimit(RLIMIT_NOFILE, &rt->own_nofile);
 	pthread_mutex_init(&rt->mu, NULL);
 	list_init(&rt->inbox);
 	list_init(&rt->cancels);

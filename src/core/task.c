@@ -251,7 +251,7 @@ static void act_exited(art_task *t)
 		si.si_status = SIGKILL;
 	}
 	intset_del(&rt->child_pids, t->pid);
-	loop_watch_del(rt->loop, &t->pid_watch);
+	loop_watch_forget(&t->pid_watch);
 	t->pidfd = safe_close(t->pidfd);
 	loop_timer_disarm(rt->loop, &t->timer);
 	record_exit(t, &si, &ru);
@@ -298,6 +298,10 @@ static void act_start_failed(art_task *t)
 	runtime_task_done(t->rt, t);
 }
 
+/* The runtime's /dev/null (already above 2) is lent to the child as it is:
+ * no dup and no close per task. */
+#define BORROW_DEVNULL (-2)
+
 typedef struct start_ctx {
 	int child_fd[3];
 	char **envp;
@@ -308,7 +312,8 @@ typedef struct start_ctx {
 static void start_ctx_done(start_ctx *c)
 {
 	for (int i = 0; i < 3; i++)
-		safe_close(c->child_fd[i]);
+		if (c->child_fd[i] != BORROW_DEVNULL)
+			safe_close(c->child_fd[i]);
 	if (c->envp != environ)
 		free(c->envp);
 	for (size_t i = 0; i < c->n_paths; i++)
@@ -429,8 +434,8 @@ static int open_stdin(art_task *t, int *child_fd)
 	const art_spec *s = t->spec;
 	switch (s->stdin_mode) {
 	case ART_STDIN_NULL:
-		*child_fd = fcntl(t->rt->devnull, F_DUPFD_CLOEXEC, 3);
-		return *child_fd < 0 ? -errno : 0;
+		*child_fd = BORROW_DEVNULL;
+		return 0;
 	case ART_STDIN_INHERIT:
 		*child_fd = -1;
 		return 0;
@@ -474,8 +479,8 @@ static int open_output(art_task *t, int stream, int *child_fd)
 	case ART_OUTPUT_CAPTURE:
 		return output_open(t->rt, t, stream, child_fd);
 	case ART_OUTPUT_DISCARD:
-		*child_fd = fcntl(t->rt->devnull, F_DUPFD_CLOEXEC, 3);
-		return *child_fd < 0 ? -errno : 0;
+		*child_fd = BORROW_DEVNULL;
+		return 0;
 	case ART_OUTPUT_INHERIT:
 		*child_fd = -1;
 		return 0;
@@ -508,13 +513,16 @@ static size_t build_rlimits(const art_task *t, spawn_rlimit *out)
 		rlim_t hard = i == ART_LIMIT_CPU_TIME ? v + 1 : v;
 		out[n++] = (spawn_rlimit){ rlimit_resource[i], { v, hard } };
 	}
+	const struct rlimit *own = &t->rt->own_nofile;
 	uint64_t nofile = t->rt->cfg.task_nofile_default;
-	if (nofile && !(s->limits_set & (1u << ART_LIMIT_NOFILE))) {
-		struct rlimit cur;
-		if (getrlimit(RLIMIT_NOFILE, &cur) == 0 && nofile < cur.rlim_cur)
-			out[n++] = (spawn_rlimit){ RLIMIT_NOFILE, { nofile, cur.rlim_max } };
-	}
+	if (nofile && nofile < own->rlim_cur && !(s->limits_set & (1u << ART_LIMIT_NOFILE)))
+		out[n++] = (spawn_rlimit){ RLIMIT_NOFILE, { nofile, own->rlim_max } };
 	return n;
+}
+
+static int stdio_fd(const art_runtime *rt, int fd)
+{
+	return fd == BORROW_DEVNULL ? rt->devnull : fd;
 }
 
 static void fail_start(art_task *t, int err, art_stage stage)
@@ -554,10 +562,12 @@ void task_start(art_task *t)
 		.argv = t->spec->argv.v,
 		.envp = c.envp,
 		.cwd = t->spec->cwd,
-		.stdio = { c.child_fd[0], c.child_fd[1], c.child_fd[2] },
+		.stdio = { stdio_fd(rt, c.child_fd[0]), stdio_fd(rt, c.child_fd[1]),
+			   stdio_fd(rt, c.child_fd[2]) },
 		.rlimits = rlimits,
 		.n_rlimits = build_rlimits(t, rlimits),
 		.subreaper = (rt->cfg.flags & ART_RT_KILL_ORPHANS) != 0,
+		.parent_pid = rt->pid,
 		.stack = rt->spawn_stack,
 		.stack_size = SPAWN_STACK_SIZE,
 	};

@@ -125,7 +125,7 @@ int os_spawn(const spawn_params *p, pid_t *pid_out, int *pidfd_out, spawn_failur
 		*fail = (spawn_failure){ errno, ART_STAGE_PREPARE };
 		return -fail->err;
 	}
-	child_ctx ctx = { .p = p, .err_fd = err_pipe[1], .parent = getpid() };
+	child_ctx ctx = { .p = p, .err_fd = err_pipe[1], .parent = p->parent_pid };
 
 	/* Block every signal while the child shares our memory, so that no
 	 * handler of the host runs in it before it has reset them. */

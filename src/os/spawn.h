@@ -31,6 +31,7 @@ typedef struct spawn_params {
 	const spawn_rlimit *rlimits;
 	size_t n_rlimits;
 	bool subreaper;            /* the task leader adopts its own orphans */
+	pid_t parent_pid;          /* ours, for the PDEATHSIG race check */
 	/* A stack for the child, reused from spawn to spawn: with CLONE_VFORK
 	 * the caller is suspended until the child execs or exits. */
 	void *stack;
