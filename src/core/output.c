@@ -68,10 +68,13 @@ static void keep_tail(art_runtime *rt, task_output *o, const char *data, size_t 
 
 static void close_output(art_runtime *rt, task_output *o)
 {
-	/* Also called when the task is freed, possibly after the runtime, so
-	 * it must not touch the runtime. */
-	(void)rt;
-	loop_watch_forget(&o->watch);
+	/* Explicit EPOLL_CTL_DEL: close() alone does not take the pipe out
+	 * of epoll while a child being spawned still holds a copy of our
+	 * descriptors (a vfork parent resumes before the child's
+	 * close-on-exec runs). Also called when the task is freed, possibly
+	 * after the runtime: touch the runtime only while still watched. */
+	if (o->watch.fd >= 0)
+		loop_watch_del(rt->loop, &o->watch);
 	o->fd = safe_close(o->fd);
 }
 

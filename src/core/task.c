@@ -251,7 +251,7 @@ static void act_exited(art_task *t)
 		si.si_status = SIGKILL;
 	}
 	intset_del(&rt->child_pids, t->pid);
-	loop_watch_forget(&t->pid_watch);
+	loop_watch_del(rt->loop, &t->pid_watch);
 	t->pidfd = safe_close(t->pidfd);
 	loop_timer_disarm(rt->loop, &t->timer);
 	record_exit(t, &si, &ru);

@@ -44,13 +44,6 @@ int loop_watch_add(loop *l, loop_watch *w, int fd, uint32_t events, loop_io_fn f
 int loop_watch_mod(loop *l, loop_watch *w, uint32_t events);
 /* Stops watching; does not close the descriptor. */
 void loop_watch_del(loop *l, loop_watch *w);
-/* For a descriptor about to be closed that was never duplicated: closing
- * it removes it from the epoll set, so the EPOLL_CTL_DEL is saved. Events
- * already fetched for it are skipped all the same. */
-static inline void loop_watch_forget(loop_watch *w)
-{
-	w->fd = -1;
-}
 
 static inline void loop_timer_init(loop_timer *t)
 {
