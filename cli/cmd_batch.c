@@ -188,7 +188,7 @@ static const char *skip_space(const char *s)
 }
 
 /* Parses one line into a spec: JSON, or a shell command line. */
-static int parse_line(batch *b, const char *text, size_t len, size_t line, art_spec **out,
+static int parse_line(const char *text, size_t len, size_t line, art_spec **out,
 		      art_error *err)
 {
 	art_spec *spec = NULL;
@@ -209,7 +209,6 @@ static int parse_line(batch *b, const char *text, size_t len, size_t line, art_s
 		snprintf(id, sizeof(id), "%zu", line);
 		art_spec_set_id(spec, id);
 	}
-	(void)b;
 	*out = spec;
 	return 0;
 }
@@ -278,7 +277,6 @@ static void submit_job(batch *b, art_spec *spec, size_t line)
 typedef struct parsed_line {
 	art_spec *spec;
 	size_t line;
-	char *text;
 } parsed_line;
 
 static void *reader_main(void *arg)
@@ -304,7 +302,7 @@ static void *reader_main(void *arg)
 			continue;
 		art_spec *spec = NULL;
 		art_error err = { 0 };
-		if (parse_line(b, buf, n, line, &spec, &err) < 0) {
+		if (parse_line(buf, n, line, &spec, &err) < 0) {
 			cli_error("line %zu: %s", line, err.msg);
 			pthread_mutex_lock(&b->out_mu);
 			if (b->strict)

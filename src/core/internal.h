@@ -58,7 +58,6 @@ struct art_task {
 	void *userdata;
 	art_task_state state;
 	art_end stop_reason; /* ART_END_TIMEOUT or ART_END_CANCELLED while stopping */
-	bool kill_sent;
 	list_node link; /* rt->inbox, rt->queued or rt->running */
 	pid_t pid;
 	int pidfd;
@@ -107,7 +106,6 @@ struct art_runtime {
 	list_node orphans;
 	list_node watches;
 	intset child_pids; /* leaders and orphans we reap: everything else is swept */
-	bool finishing;
 
 	unsigned max_running;
 	unsigned n_running, n_queued;

@@ -219,8 +219,6 @@ static void drain_inbox(art_runtime *rt)
 		list_for_each_safe(n, tmp, &rt->running)
 			task_dispatch(container_of(n, art_task, link), EV_CANCEL);
 	}
-	if (atomic_load(&rt->req_finish))
-		rt->finishing = true;
 }
 
 static void on_wake(loop *l, void *userdata)
@@ -400,7 +398,7 @@ int art_runtime_run(art_runtime *rt)
 	for (;;) {
 		if (atomic_exchange(&rt->req_stop, false))
 			return 0;
-		if (rt->finishing) {
+		if (atomic_load(&rt->req_finish)) {
 			pthread_mutex_lock(&rt->mu);
 			bool inbox_empty = list_empty(&rt->inbox) && list_empty(&rt->cancels);
 			pthread_mutex_unlock(&rt->mu);
@@ -445,6 +443,10 @@ void art_runtime_set_max_running(art_runtime *rt, unsigned max_running)
 void art_runtime_stats_get(art_runtime *rt, art_runtime_stats *out)
 {
 	*out = rt->stats;
+	/* `submitted` is counted by submitting threads, under the lock. */
+	pthread_mutex_lock(&rt->mu);
+	out->submitted = rt->stats.submitted;
+	pthread_mutex_unlock(&rt->mu);
 	out->running = rt->n_running;
 	out->queued = rt->n_queued;
 	out->pool_hits = rt->chunks.hits;

@@ -164,7 +164,6 @@ static void on_timeout(loop *l, loop_timer *timer)
 static void act_kill(art_task *t)
 {
 	loop_timer_disarm(t->rt->loop, &t->timer);
-	t->kill_sent = true;
 	signal_task(t, SIGKILL);
 }
 
