@@ -24,8 +24,10 @@ JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
 JANSSON_LIBS := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -D_GNU_SOURCE -fPIC -fvisibility=hidden \
-	     -Iinclude -Isrc $(JANSSON_CFLAGS) -MMD -MP
-LDLIBS = $(JANSSON_LIBS) -lpthread
+	     -Iinclude -Isrc $(JANSSON_CFLAGS) $(SECCOMP_CFLAGS) -MMD -MP
+SECCOMP_CFLAGS := $(shell pkg-config --cflags libseccomp 2>/dev/null)
+SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
+LDLIBS = $(JANSSON_LIBS) $(SECCOMP_LIBS) -lpthread
 
 LIB_SRCS := $(sort $(wildcard src/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
@@ -39,9 +41,10 @@ STATIC := $(B)/libagentrt.a
 SHARED := $(B)/libagentrt.so.0
 CLI := $(B)/agentrt
 PROBE := $(B)/probe
+ESCAPE := $(B)/escape
 
 .PHONY: all check check-unit check-integration check-asan check-valgrind bench demo install clean deps
-all: $(STATIC) $(SHARED) $(CLI) $(PROBE)
+all: $(STATIC) $(SHARED) $(CLI) $(PROBE) $(ESCAPE)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -65,6 +68,11 @@ $(PROBE): tests/probe.c
 	@mkdir -p $(dir $@)
 	$(CC) $(subst $(SAN),,$(ALL_CFLAGS)) -o $@ $<
 
+# The escape suite runs inside the sandbox; like the probe, no sanitizer.
+$(ESCAPE): tests/escape.c
+	@mkdir -p $(dir $@)
+	$(CC) $(subst $(SAN),,$(ALL_CFLAGS)) -o $@ $<
+
 $(B)/tests/tap.o: tests/unit/tap.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -80,14 +88,14 @@ deps:
 # prove runs them and ends with its summary ("Result: PASS").
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
-	AGENTRT=$(abspath $(CLI)) PROBE=$(abspath $(PROBE)) BUILD=$(abspath $(B)) \
+	AGENTRT=$(abspath $(CLI)) PROBE=$(abspath $(PROBE)) ESCAPE=$(abspath $(ESCAPE)) BUILD=$(abspath $(B)) \
 		prove --exec '' $(PROVE_FLAGS) $(UNIT_BINS) $(INTEGRATION)
 
 check-unit: all $(UNIT_BINS)
 	prove --exec '' $(PROVE_FLAGS) $(UNIT_BINS)
 
 check-integration: all
-	AGENTRT=$(abspath $(CLI)) PROBE=$(abspath $(PROBE)) BUILD=$(abspath $(B)) \
+	AGENTRT=$(abspath $(CLI)) PROBE=$(abspath $(PROBE)) ESCAPE=$(abspath $(ESCAPE)) BUILD=$(abspath $(B)) \
 		prove --exec '' $(PROVE_FLAGS) $(INTEGRATION)
 
 # Sanitizers change timing and memory use: the asan build lives apart.

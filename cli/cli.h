@@ -41,6 +41,81 @@ int cli_signalfd(sigset_t *set);
 void cli_describe_start_failure(const art_spec *spec, const art_result *res, char *buf,
 				size_t len);
 
+/* Isolation options (sandbox_opts.c), shared by run and batch. */
+enum {
+	OPT_SANDBOX = 1000,
+	OPT_NETWORK,
+	OPT_HOSTNAME,
+	OPT_ROOTFS,
+	OPT_BIND,
+	OPT_RO_BIND,
+	OPT_TMPFS,
+	OPT_TMP_SIZE,
+	OPT_SECCOMP,
+	OPT_SECCOMP_ALLOW,
+	OPT_SECCOMP_DENY,
+	OPT_ALLOW_USERNS,
+	OPT_CAP,
+	OPT_MEMORY,
+	OPT_MEMORY_HIGH,
+	OPT_SWAP,
+	OPT_CPUS,
+	OPT_CPU_WEIGHT,
+	OPT_PIDS,
+	OPT_IO_WEIGHT,
+	OPT_ADDRESS_SPACE,
+	OPT_OUTPUT_LIMIT,
+	OPT_WORKSPACE,
+	OPT_WORKSPACE_CHANGES,
+	/* runtime-wide */
+	OPT_CGROUP_PARENT,
+	OPT_REQUIRE_LIMITS,
+	OPT_WORKSPACE_DIR,
+};
+
+#define CLI_SANDBOX_OPTIONS                                                   \
+	{ "sandbox", required_argument, NULL, OPT_SANDBOX },                  \
+	{ "network", required_argument, NULL, OPT_NETWORK },                  \
+	{ "hostname", required_argument, NULL, OPT_HOSTNAME },                \
+	{ "rootfs", required_argument, NULL, OPT_ROOTFS },                    \
+	{ "bind", required_argument, NULL, OPT_BIND },                        \
+	{ "ro-bind", required_argument, NULL, OPT_RO_BIND },                  \
+	{ "tmpfs", required_argument, NULL, OPT_TMPFS },                      \
+	{ "tmp-size", required_argument, NULL, OPT_TMP_SIZE },                \
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },                  \
+	{ "seccomp-allow", required_argument, NULL, OPT_SECCOMP_ALLOW },      \
+	{ "seccomp-deny", required_argument, NULL, OPT_SECCOMP_DENY },        \
+	{ "allow-userns", no_argument, NULL, OPT_ALLOW_USERNS },              \
+	{ "cap", required_argument, NULL, OPT_CAP },                          \
+	{ "memory", required_argument, NULL, OPT_MEMORY },                    \
+	{ "memory-high", required_argument, NULL, OPT_MEMORY_HIGH },          \
+	{ "swap", required_argument, NULL, OPT_SWAP },                        \
+	{ "cpus", required_argument, NULL, OPT_CPUS },                        \
+	{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },            \
+	{ "pids", required_argument, NULL, OPT_PIDS },                        \
+	{ "io-weight", required_argument, NULL, OPT_IO_WEIGHT },              \
+	{ "address-space", required_argument, NULL, OPT_ADDRESS_SPACE },      \
+	{ "output-limit", required_argument, NULL, OPT_OUTPUT_LIMIT },        \
+	{ "workspace", required_argument, NULL, OPT_WORKSPACE },              \
+	{ "workspace-changes", required_argument, NULL, OPT_WORKSPACE_CHANGES }
+
+#define CLI_RUNTIME_OPTIONS                                                   \
+	{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },      \
+	{ "require-limits", no_argument, NULL, OPT_REQUIRE_LIMITS },          \
+	{ "workspace-dir", required_argument, NULL, OPT_WORKSPACE_DIR }
+
+typedef struct cli_runtime_opts {
+	const char *cgroup_parent;
+	const char *workspace_dir;
+	bool require_limits;
+} cli_runtime_opts;
+
+/* Each returns -ENOENT when opt is not one of theirs. */
+int cli_sandbox_option(art_spec *spec, int opt, const char *arg);
+int cli_runtime_option(cli_runtime_opts *ro, int opt, const char *arg);
+void cli_apply_runtime_opts(const cli_runtime_opts *ro, art_runtime_config *cfg);
+void cli_report_unenforced(art_runtime *rt, const art_result *res, bool *said);
+
 long cli_rss_kb(void);
 int cli_fd_count(void);
 

@@ -42,6 +42,9 @@ static void usage(FILE *f)
 	      "      --progress       show a progress line on stderr (default on a terminal)\n"
 	      "      --no-progress    do not\n"
 	      "      --stats          print the runtime's statistics (JSON) on stderr at the end\n"
+	      "      --cgroup-parent DIR  where task cgroups are made\n"
+	      "      --require-limits fail tasks whose limits cannot be enforced\n"
+	      "      --workspace-dir DIR  where workspace layers are made\n"
 	      "  -q, --quiet          no messages from agentrt itself\n"
 	      "  -h, --help           this help\n",
 	      f);
@@ -68,6 +71,7 @@ static const struct option options[] = {
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	CLI_RUNTIME_OPTIONS,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
@@ -82,6 +86,7 @@ typedef struct job {
 } job;
 
 typedef struct batch {
+	bool said_unenforced; /* the "limits not enforced" warning, once */
 	art_runtime *rt;
 	FILE *in;
 	const char *in_name;
@@ -362,6 +367,8 @@ static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, v
 	job *j = art_task_userdata(task);
 	bool ok = art_result_ok(res);
 	pthread_mutex_lock(&b->out_mu);
+	if (!cli_quiet)
+		cli_report_unenforced(rt, res, &b->said_unenforced);
 	if (!ok && j->attempts <= b->retries && !b->stopping && j->spec &&
 	    res->end != ART_END_CANCELLED) {
 		art_error err = { 0 };
@@ -481,6 +488,7 @@ int cmd_batch(int argc, char **argv)
 	bool stats = false, reader_started = false;
 	const char *out_path = NULL;
 	pthread_t reader;
+	cli_runtime_opts ro = { 0 };
 
 	optind = 1;
 	opterr = 0; /* our own messages, with the agentrt: prefix */
@@ -527,6 +535,8 @@ int cmd_batch(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
+			if (cli_runtime_option(&ro, c, optarg) == 0)
+				break;
 			cli_bad_option("batch", argc, argv);
 			return EXIT_USAGE_BATCH;
 		}
@@ -566,6 +576,7 @@ int cmd_batch(int argc, char **argv)
 		.on_exit = on_exit_cb,
 		.userdata = &b,
 	};
+	cli_apply_runtime_opts(&ro, &cfg);
 	art_error err = { 0 };
 	if (art_runtime_new(&cfg, &b.rt, &err) < 0) {
 		cli_error("%s", err.msg);

@@ -24,8 +24,8 @@ static void usage(FILE *f)
 	      "Options:\n"
 	      "  --timeout DUR        stop the task after DUR (30s, 250ms, 1.5m)\n"
 	      "  --grace DUR          time between SIGTERM and SIGKILL when stopping (default 5s)\n"
-	      "  --memory SIZE        address-space limit (512M, 2G)\n"
 	      "  --cpu-time DUR       CPU time limit (whole seconds)\n"
+	      "  --address-space SIZE address-space limit (RLIMIT_AS)\n"
 	      "  --nofile N           open files limit\n"
 	      "  --nproc N            processes limit (per user, as the kernel counts it)\n"
 	      "  --fsize SIZE         largest file the task may write\n"
@@ -37,6 +37,36 @@ static void usage(FILE *f)
 	      "  --stdin-file FILE    read stdin from FILE\n"
 	      "  --stdin-text TEXT    feed TEXT on stdin\n"
 	      "  --no-stdin           stdin from /dev/null\n"
+	      "  --output-limit SIZE  kill the task once its output passes SIZE\n"
+	      "\n"
+	      "Isolation (docs/sandbox.md):\n"
+	      "  --sandbox LEVEL      none, limits (a cgroup) or sandbox (namespaces, a\n"
+	      "                       read-only view of the root, seccomp, no capabilities)\n"
+	      "  --memory SIZE        memory limit of the task's cgroup (512M, 2G)\n"
+	      "  --memory-high SIZE   throttle above SIZE\n"
+	      "  --swap SIZE          swap allowed on top of --memory\n"
+	      "  --cpus N             CPU quota in CPUs (0.5, 2)\n"
+	      "  --cpu-weight N       CPU weight 1..10000 (default 100)\n"
+	      "  --pids N             processes and threads\n"
+	      "  --io-weight N        I/O weight 1..10000, where the kernel offers it\n"
+	      "  --network none|host  a private network with only loopback (default), or the host's\n"
+	      "  --hostname NAME      the sandbox's hostname (default agentrt)\n"
+	      "  --rootfs DIR         DIR as the read-only root instead of the host's\n"
+	      "  --bind SRC[:DST]     bind host path SRC at DST, writable\n"
+	      "  --ro-bind SRC[:DST]  the same, read-only\n"
+	      "  --tmpfs DST[:SIZE]   a tmpfs at DST\n"
+	      "  --tmp-size SIZE      size of the private /tmp (default 64M)\n"
+	      "  --workspace BASE[:DST]  a copy-on-write clone of BASE at DST (/workspace)\n"
+	      "  --workspace-changes keep|list|discard  what happens to the changes (discard)\n"
+	      "  --workspace-dir DIR  where workspace layers are made (/tmp/agentrt-UID)\n"
+	      "  --seccomp PROFILE    default, strict or none\n"
+	      "  --seccomp-allow A,B  system calls taken off the deny list\n"
+	      "  --seccomp-deny A,B   system calls added to it\n"
+	      "  --allow-userns       let the task make user namespaces\n"
+	      "  --cap NAME           keep a capability (repeatable)\n"
+	      "  --cgroup-parent DIR  where task cgroups are made\n"
+	      "  --require-limits     fail instead of running when limits cannot be enforced\n"
+	      "\n"
 	      "  --json               print the result record (JSON) on stderr\n"
 	      "  --result-file FILE   write the result record to FILE\n"
 	      "  -q, --quiet          no messages from agentrt itself\n"
@@ -47,7 +77,6 @@ static void usage(FILE *f)
 enum {
 	OPT_TIMEOUT = 256,
 	OPT_GRACE,
-	OPT_MEMORY,
 	OPT_CPU_TIME,
 	OPT_NOFILE,
 	OPT_NPROC,
@@ -67,7 +96,6 @@ enum {
 static const struct option options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "grace", required_argument, NULL, OPT_GRACE },
-	{ "memory", required_argument, NULL, OPT_MEMORY },
 	{ "cpu-time", required_argument, NULL, OPT_CPU_TIME },
 	{ "nofile", required_argument, NULL, OPT_NOFILE },
 	{ "nproc", required_argument, NULL, OPT_NPROC },
@@ -84,6 +112,8 @@ static const struct option options[] = {
 	{ "result-file", required_argument, NULL, OPT_RESULT_FILE },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
+	CLI_SANDBOX_OPTIONS,
+	CLI_RUNTIME_OPTIONS,
 	{ 0 },
 };
 
@@ -163,6 +193,10 @@ int cmd_run(int argc, char **argv)
 	int ret = EXIT_AGENTRT_FAILED, sfd = -1, r = 0;
 	bool json = false;
 	const char *result_file = NULL;
+	cli_runtime_opts ro = { 0 };
+	const char *ws_arg = NULL;
+	art_workspace_changes ws_changes = ART_WORKSPACE_DISCARD;
+	bool said_unenforced = false;
 
 	if (art_spec_new(&spec) < 0) {
 		cli_error("out of memory");
@@ -189,9 +223,6 @@ int cmd_run(int argc, char **argv)
 		case OPT_GRACE:
 			if ((r = cli_parse_duration("--grace", optarg, &ns)) == 0)
 				r = art_spec_set_grace(spec, ns);
-			break;
-		case OPT_MEMORY:
-			r = set_limit(spec, ART_LIMIT_ADDRESS_SPACE, "--memory", optarg);
 			break;
 		case OPT_CPU_TIME:
 			r = set_limit(spec, ART_LIMIT_CPU_TIME, "--cpu-time", optarg);
@@ -252,14 +283,45 @@ int cmd_run(int argc, char **argv)
 			usage(stdout);
 			ret = 0;
 			goto out;
+		case OPT_WORKSPACE:
+			ws_arg = optarg;
+			break;
+		case OPT_WORKSPACE_CHANGES:
+			if (strcmp(optarg, "keep") == 0)
+				ws_changes = ART_WORKSPACE_KEEP;
+			else if (strcmp(optarg, "list") == 0)
+				ws_changes = ART_WORKSPACE_LIST;
+			else if (strcmp(optarg, "discard") == 0)
+				ws_changes = ART_WORKSPACE_DISCARD;
+			else {
+				cli_error("--workspace-changes: \"%s\" is not keep, list or discard",
+					  optarg);
+				r = -EINVAL;
+			}
+			break;
 		default:
-			cli_bad_option("run", argc, argv);
-			r = -EINVAL;
+			r = cli_sandbox_option(spec, c, optarg);
+			if (r == -ENOENT)
+				r = cli_runtime_option(&ro, c, optarg);
+			if (r == -ENOENT) {
+				cli_bad_option("run", argc, argv);
+				r = -EINVAL;
+			}
 		}
 		/* Parsers say what was wrong themselves; the setters do not. */
 		if (r < 0 && cli_errors == errors_before)
 			cli_error("%s: invalid value \"%s\" (%s)", name, optarg ? optarg : "",
 				  strerror(-r));
+	}
+	if (r == 0 && ws_arg) {
+		char *base = strdup(ws_arg), *colon = base ? strchr(base, ':') : NULL;
+		if (colon)
+			*colon = 0;
+		r = base ? art_spec_set_workspace(spec, base, colon ? colon + 1 : NULL, ws_changes)
+			 : -ENOMEM;
+		if (r < 0)
+			cli_error("--workspace: \"%s\": paths must be absolute (BASE[:DST])", ws_arg);
+		free(base);
 	}
 	if (r < 0)
 		goto out;
@@ -284,6 +346,7 @@ int cmd_run(int argc, char **argv)
 		.flags = ART_RT_KILL_ORPHANS,
 		.task_nofile_default = cli_raise_nofile(),
 	};
+	cli_apply_runtime_opts(&ro, &cfg);
 	art_error err = { 0 };
 	if ((r = art_runtime_new(&cfg, &rt, &err)) < 0) {
 		cli_error("%s", err.msg);
@@ -305,9 +368,12 @@ int cmd_run(int argc, char **argv)
 		cli_error("internal error: the task did not end");
 		goto out;
 	}
+	cli_report_unenforced(rt, res, &said_unenforced);
+	char msg[ART_ERROR_MSG_MAX];
 	if (res->end == ART_END_START_FAILED) {
-		char msg[512];
 		cli_describe_start_failure(spec, res, msg, sizeof(msg));
+		cli_error("%s", msg);
+	} else if (art_result_message(res, msg, sizeof(msg))) {
 		cli_error("%s", msg);
 	} else if (res->end == ART_END_TIMEOUT) {
 		cli_error("timed out after %.3fs%s", (double)res->wall_ns / 1e9,

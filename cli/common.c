@@ -111,6 +111,11 @@ void cli_describe_start_failure(const art_spec *spec, const art_result *res, cha
 			what = art_spec_output_path(spec, stream);
 		}
 	}
+	if (res->start_detail[0]) {
+		snprintf(buf, len, "%s: %s (%s)", res->start_detail, strerror(res->start_errno),
+			 art_stage_name(res->start_stage));
+		return;
+	}
 	snprintf(buf, len, "%s%s: %s (%s)", prefix, what, strerror(res->start_errno),
 		 art_stage_name(res->start_stage));
 }

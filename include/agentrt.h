@@ -99,14 +99,42 @@ typedef enum art_output_mode {
 } art_output_mode;
 
 typedef enum art_limit {
+	/* rlimits, applied to the task's first process and inherited */
 	ART_LIMIT_ADDRESS_SPACE = 0, /* RLIMIT_AS, bytes */
 	ART_LIMIT_CPU_TIME,          /* RLIMIT_CPU, seconds (rounded up) */
 	ART_LIMIT_NOFILE,            /* RLIMIT_NOFILE */
 	ART_LIMIT_NPROC,             /* RLIMIT_NPROC (per user, as the kernel counts it) */
 	ART_LIMIT_FILE_SIZE,         /* RLIMIT_FSIZE, bytes */
 	ART_LIMIT_CORE,              /* RLIMIT_CORE, bytes */
+	/* cgroup limits, for the task's whole tree (they need a cgroup: setting
+	 * one makes the task's level at least ART_SANDBOX_LIMITS) */
+	ART_LIMIT_MEMORY,      /* bytes: memory.max / memory.limit_in_bytes */
+	ART_LIMIT_MEMORY_HIGH, /* bytes: throttling above it (v1: the soft limit) */
+	ART_LIMIT_SWAP,        /* bytes of swap on top of memory */
+	ART_LIMIT_CPU,         /* thousandths of a CPU: 1500 = 1.5 CPUs */
+	ART_LIMIT_CPU_WEIGHT,  /* 1..10000, default 100 */
+	ART_LIMIT_PIDS,        /* processes and threads */
+	ART_LIMIT_IO_WEIGHT,   /* 1..10000, default 100, where the kernel offers it */
+	/* enforced by the runtime */
+	ART_LIMIT_OUTPUT,      /* bytes of captured stdout + stderr; the task is killed beyond */
 	ART_LIMIT__COUNT,
 } art_limit;
+
+/* "memory", "cpu_time", "pids", ...: the spec's names. */
+ART_PUBLIC const char *art_limit_name(art_limit limit);
+
+typedef enum art_sandbox_level {
+	ART_SANDBOX_NONE = 0, /* the runtime's own view of the system; rlimits only */
+	ART_SANDBOX_LIMITS,   /* plus a cgroup per task */
+	ART_SANDBOX_FULL,     /* plus namespaces, a filesystem view, seccomp, no
+			       * capabilities, a scrubbed environment (docs/sandbox.md) */
+} art_sandbox_level;
+
+typedef enum art_workspace_changes {
+	ART_WORKSPACE_DISCARD = 0, /* the task's changes are thrown away */
+	ART_WORKSPACE_KEEP,        /* kept as a directory (the overlay's upper layer) */
+	ART_WORKSPACE_LIST,        /* listed in the result, then thrown away */
+} art_workspace_changes;
 
 #define ART_STREAM_STDOUT 1
 #define ART_STREAM_STDERR 2
@@ -145,6 +173,38 @@ ART_PUBLIC int art_spec_set_grace(art_spec *spec, int64_t ns);
 ART_PUBLIC int art_spec_set_limit(art_spec *spec, art_limit limit, uint64_t value);
 ART_PUBLIC int art_spec_set_label(art_spec *spec, const char *key, const char *value);
 
+/* Isolation (docs/sandbox.md). Without a level, a task runs at
+ * ART_SANDBOX_NONE, or ART_SANDBOX_LIMITS if it sets a cgroup limit. The
+ * view, network, seccomp and capability settings apply at ART_SANDBOX_FULL. */
+ART_PUBLIC int art_spec_set_sandbox(art_spec *spec, art_sandbox_level level);
+ART_PUBLIC art_sandbox_level art_spec_sandbox(const art_spec *spec);
+/* 1: share the host's network; 0 (default): a namespace with only loopback. */
+ART_PUBLIC int art_spec_set_network_host(art_spec *spec, int host);
+ART_PUBLIC int art_spec_set_hostname(art_spec *spec, const char *hostname);
+/* A directory to use as the root instead of the host's (read-only). */
+ART_PUBLIC int art_spec_set_rootfs(art_spec *spec, const char *path);
+/* Makes host path `source` visible at `target` (absolute, inside);
+ * read-only unless writable. Always nosuid and nodev. */
+ART_PUBLIC int art_spec_add_bind(art_spec *spec, const char *source, const char *target,
+				 int writable);
+/* A tmpfs at target; size 0: 64 MiB. */
+ART_PUBLIC int art_spec_add_tmpfs(art_spec *spec, const char *target, uint64_t size);
+/* The size of the private /tmp (default 64 MiB). */
+ART_PUBLIC int art_spec_set_tmp_size(art_spec *spec, uint64_t size);
+/* A copy-on-write clone of host directory `base` at `target` (NULL:
+ * "/workspace"), which also becomes the default working directory. */
+ART_PUBLIC int art_spec_set_workspace(art_spec *spec, const char *base, const char *target,
+				      art_workspace_changes changes);
+/* "default" (also when never set), "strict" or "none". */
+ART_PUBLIC int art_spec_set_seccomp(art_spec *spec, const char *profile);
+/* System calls taken off the profile's deny list, or added to it. */
+ART_PUBLIC int art_spec_seccomp_allow(art_spec *spec, const char *syscall);
+ART_PUBLIC int art_spec_seccomp_deny(art_spec *spec, const char *syscall);
+/* Lets the task make user namespaces of its own (denied by default). */
+ART_PUBLIC int art_spec_set_allow_userns(art_spec *spec, int allow);
+/* Keeps one capability ("net_bind_service", "CAP_NET_RAW"); all others
+ * are dropped. -EINVAL for an unknown name. */
+ART_PUBLIC int art_spec_add_cap(art_spec *spec, const char *name);
 /* Read access, used by front ends that report on a spec. */
 ART_PUBLIC size_t art_spec_label_count(const art_spec *spec);
 ART_PUBLIC int art_spec_label_at(const art_spec *spec, size_t i, const char **key,
@@ -164,6 +224,9 @@ typedef enum art_end {
 	ART_END_TIMEOUT,      /* the timeout passed; the task was stopped */
 	ART_END_CANCELLED,    /* cancelled by request (before or after it started) */
 	ART_END_START_FAILED, /* start_errno and start_stage are set */
+	ART_END_OOM_KILLED,   /* the kernel's OOM killer ended it (its cgroup's memory limit) */
+	ART_END_SECCOMP,      /* it made a denied system call: seccomp_syscall names it */
+	ART_END_LIMIT,        /* it hit `limit`: cpu_time, pids, file_size or output */
 } art_end;
 
 /* Where a start failed. */
@@ -181,7 +244,23 @@ typedef enum art_stage {
 	ART_STAGE_STDIN,  /* opening the stdin file (or memfd, pipe) */
 	ART_STAGE_STDOUT, /* opening the stdout file or pipe */
 	ART_STAGE_STDERR,
+	ART_STAGE_CGROUP,    /* creating the task's cgroup or joining it */
+	ART_STAGE_USERNS,    /* the uid/gid maps, switching to the inside ids */
+	ART_STAGE_NAMESPACE, /* creating a namespace */
+	ART_STAGE_HOSTNAME,
+	ART_STAGE_NETWORK,   /* bringing up loopback */
+	ART_STAGE_MOUNT,     /* building the filesystem view (start_detail names the mount) */
+	ART_STAGE_PIVOT,     /* switching to the new root */
+	ART_STAGE_CAPS,      /* dropping capabilities */
+	ART_STAGE_SECCOMP,   /* installing the filter */
+	ART_STAGE_WORKSPACE, /* preparing the workspace's directories */
+	ART_STAGE_SANDBOX,   /* the sandbox's settings (a missing bind source, ...) */
 } art_stage;
+
+typedef struct art_change {
+	const char *path; /* relative to the workspace */
+	const char *kind; /* "added", "modified", "deleted", "replaced" */
+} art_change;
 
 typedef struct art_result {
 	art_end end;
@@ -207,6 +286,29 @@ typedef struct art_result {
 	int stdout_truncated; /* more was written than the tail holds */
 	int stderr_truncated;
 	int orphans_killed;   /* processes that outlived the task's leader and were killed */
+
+	art_sandbox_level level; /* the level it ran at */
+	/* ART_END_SECCOMP: the denied call ("ptrace"); ART_END_LIMIT: which
+	 * limit (art_limit). */
+	char seccomp_syscall[32];
+	art_limit limit;
+	/* Bit (1 << art_limit) for each limit the spec set that was not
+	 * enforced (no usable cgroup tree; art_runtime_limits_diagnostic says
+	 * why). */
+	uint32_t unenforced;
+	/* From the task's cgroup, when it had one (usage_from_cgroup): then
+	 * user_ns, system_ns and max_rss_bytes cover the whole tree. */
+	int usage_from_cgroup;
+	uint64_t oom_kills;
+	uint64_t pids_peak;
+	/* A detail of a start failure: the mount or path concerned. */
+	char start_detail[ART_ERROR_MSG_MAX];
+	/* ART_WORKSPACE_KEEP: where the changes are (the overlay's upper
+	 * directory); ART_WORKSPACE_LIST: what changed. Valid while the task
+	 * object lives. */
+	const char *workspace_dir;
+	const art_change *changes;
+	size_t n_changes;
 } art_result;
 
 ART_PUBLIC const char *art_end_name(art_end end);     /* "exited", "timeout", ... */
@@ -216,6 +318,10 @@ ART_PUBLIC const char *art_stage_name(art_stage stage); /* "exec", "chdir", ... 
  * 125 for other start failures; when cancelled, 128+N for the signal that
  * ended it, or 130 if none did. */
 ART_PUBLIC int art_result_exit_status(const art_result *result);
+/* A sentence for the ends that need one (oom_killed, seccomp, limit, a
+ * start failure): "killed: system call ptrace is not allowed (seccomp)".
+ * Returns buf, or NULL when there is nothing to say. */
+ART_PUBLIC const char *art_result_message(const art_result *result, char *buf, size_t len);
 /* 1 when the task exited with code 0. */
 ART_PUBLIC int art_result_ok(const art_result *result);
 
@@ -231,6 +337,9 @@ typedef void (*art_output_fn)(art_runtime *rt, art_task *task, int stream,
 typedef void (*art_fd_fn)(art_runtime *rt, int fd, uint32_t events, void *userdata);
 
 #define ART_RT_KILL_ORPHANS (1u << 0)
+/* A task whose limits cannot all be enforced fails to start (stage
+ * "cgroup") instead of running with rlimits only. */
+#define ART_RT_REQUIRE_LIMITS (1u << 1)
 
 typedef struct art_runtime_config {
 	/* Tasks running at once; 0 means the number of online CPUs. */
@@ -247,6 +356,12 @@ typedef struct art_runtime_config {
 	 * none; 0 keeps the runtime's own. A host that raised its own limit
 	 * passes the original so tasks are not surprised by it. */
 	uint64_t task_nofile_default;
+	/* Where task cgroups go: NULL, a child "agentrt.<pid>" of the runtime's
+	 * own cgroup; else that directory's child (v2: an absolute cgroup2
+	 * path; v1: a path relative to each hierarchy's root). */
+	const char *cgroup_parent;
+	/* Where workspace upper layers are made; NULL: /tmp/agentrt-<uid>. */
+	const char *workspace_dir;
 	art_exit_fn on_exit;     /* when a task ends (always called once per task) */
 	art_output_fn on_output; /* each chunk of captured output, as it arrives */
 	void *userdata;
@@ -298,6 +413,10 @@ ART_PUBLIC void art_runtime_cancel_all(art_runtime *rt);
 ART_PUBLIC void art_runtime_set_max_running(art_runtime *rt, unsigned max_running);
 /* [loop thread] Consistent on the loop thread; approximate elsewhere. */
 ART_PUBLIC void art_runtime_stats_get(art_runtime *rt, art_runtime_stats *out);
+/* [loop thread] Why cgroup limits are not (or not all) enforced, e.g.
+ * "cgroup v1: /sys/fs/cgroup/memory/...: Permission denied"; NULL when they
+ * are, or before a task needed them. */
+ART_PUBLIC const char *art_runtime_limits_diagnostic(art_runtime *rt);
 
 /* Watches a descriptor of the caller's (a signalfd, a timerfd, a socket)
  * on the runtime's loop. events are EPOLLIN/EPOLLOUT bits. The runtime does

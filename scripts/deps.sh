@@ -6,8 +6,9 @@ set -eu
 
 # Build: compiler, pkg-config, JSON. Tests: prove (perl), python3, procps
 # (ps/pgrep to look for survivors), util-linux (script for a terminal),
-# valgrind. Benchmarks: GNU parallel (a peer we measure against).
-pkgs="gcc make pkg-config libjansson-dev perl python3 procps util-linux valgrind parallel"
+# valgrind, iproute2 (ip, ss inside sandboxes). seccomp filters: libseccomp.
+# Benchmarks: GNU parallel and bubblewrap (peers we measure against).
+pkgs="gcc make pkg-config libjansson-dev libseccomp-dev perl python3 procps util-linux valgrind parallel bubblewrap iproute2"
 
 missing=""
 for p in $pkgs; do

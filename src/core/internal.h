@@ -18,6 +18,10 @@
 #include "base/pool.h"
 #include "core/taskspec.h"
 #include "os/loop.h"
+#include "os/spawn.h"
+#include "sandbox/cgroup.h"
+#include "sandbox/seccomp.h"
+#include "sandbox/workspace.h"
 
 /* Captured output is kept in a chain of pooled chunks, trimmed to the cap
  * as it grows, and made contiguous once when the task ends. */
@@ -48,6 +52,7 @@ typedef enum task_event {
 	EV_TIMEOUT,
 	EV_CANCEL,
 	EV_GRACE_END,
+	EV_VIOLATION, /* a denied system call or the output limit: killed at once */
 	EV__COUNT,
 } task_event;
 
@@ -66,7 +71,23 @@ struct art_task {
 	int stdin_fd;     /* ART_STDIN_PIPE: our write end */
 	task_output out[2];
 	art_result result;
+
+	/* Isolation (isolation.c). */
+	cg_task *cg;
+	int report_fd;          /* ART_SANDBOX_FULL: messages from the init */
+	int seccomp_fd;         /* the seccomp listener */
+	loop_watch seccomp_watch;
+	int violation;          /* -1, or ART_LIMIT_OUTPUT / VIOLATION_SECCOMP */
+	int seccomp_nr;
+	ws_dirs ws;
+	ws_change *changes;
+	size_t n_changes;
+	art_change *result_changes;
+	cg_usage usage;
+	bool has_usage;
 };
+
+#define VIOLATION_SECCOMP (-2)
 
 typedef struct orphan {
 	list_node link;
@@ -121,6 +142,17 @@ struct art_runtime {
 	list_node graveyard; /* tasks done this iteration, unref'd after it */
 	list_node dead_watches;
 	list_node ended; /* leaders reaped, waiting for the orphan sweep */
+
+	/* Isolation, set up when a task first needs it. */
+	cg_root *cg;
+	bool cg_tried;
+	sc_cache *seccomp;
+	void *notif_buf;
+	size_t notif_size;
+	uint64_t serial; /* names task cgroups and workspaces */
+	uid_t sandbox_uid; /* the sandbox's root as the host sees it */
+	gid_t sandbox_gid;
+	int last_cap;
 };
 
 /* task.c */
@@ -130,6 +162,24 @@ void task_start(art_task *t);
 void task_kill_now(art_task *t);
 void task_reap_blocking(art_task *t);
 void task_free(art_task *t);
+
+void task_violation(art_task *t, int what);
+
+/* isolation.c */
+void iso_init(art_task *t);
+/* Creates the cgroup (LIMITS and up) and fills result.unenforced. */
+int iso_prepare(art_task *t, art_stage *stage);
+/* For LIMITS: the cgroup.procs descriptors the child joins. */
+int iso_cgroup_fds(art_task *t, int *fds, int max);
+/* ART_SANDBOX_FULL: builds the view and starts the sandbox. */
+int iso_spawn(art_task *t, const spawn_params *base, spawn_failure *fail);
+/* After the leader was reaped: the task's own status, cgroup usage, the
+ * end reason, the workspace's fate. */
+void iso_exited(art_task *t, siginfo_t *si);
+/* Then, once the result has the basics: cgroup usage, the end reason. */
+void iso_classify(art_task *t);
+void iso_release(art_task *t);
+void iso_runtime_free(art_runtime *rt);
 
 /* output.c */
 void output_init(task_output *o);

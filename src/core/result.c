@@ -3,6 +3,9 @@
 #include <agentrt.h>
 
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
 
 const char *art_end_name(art_end end)
 {
@@ -19,6 +22,12 @@ const char *art_end_name(art_end end)
 		return "cancelled";
 	case ART_END_START_FAILED:
 		return "start_failed";
+	case ART_END_OOM_KILLED:
+		return "oom_killed";
+	case ART_END_SECCOMP:
+		return "seccomp";
+	case ART_END_LIMIT:
+		return "limit";
 	}
 	return "unknown";
 }
@@ -52,6 +61,28 @@ const char *art_stage_name(art_stage stage)
 		return "stdout";
 	case ART_STAGE_STDERR:
 		return "stderr";
+	case ART_STAGE_CGROUP:
+		return "cgroup";
+	case ART_STAGE_USERNS:
+		return "userns";
+	case ART_STAGE_NAMESPACE:
+		return "namespace";
+	case ART_STAGE_HOSTNAME:
+		return "hostname";
+	case ART_STAGE_NETWORK:
+		return "network";
+	case ART_STAGE_MOUNT:
+		return "mount";
+	case ART_STAGE_PIVOT:
+		return "pivot_root";
+	case ART_STAGE_CAPS:
+		return "capabilities";
+	case ART_STAGE_SECCOMP:
+		return "seccomp";
+	case ART_STAGE_WORKSPACE:
+		return "workspace";
+	case ART_STAGE_SANDBOX:
+		return "sandbox";
 	}
 	return "unknown";
 }
@@ -94,6 +125,14 @@ int art_result_exit_status(const art_result *r)
 		return r->term_signal ? 128 + r->term_signal : 130;
 	case ART_END_START_FAILED:
 		return start_failure_status(r);
+	case ART_END_OOM_KILLED:
+		return 128 + SIGKILL;
+	case ART_END_SECCOMP:
+		return 128 + SIGSYS;
+	case ART_END_LIMIT:
+		if (r->term_signal)
+			return 128 + r->term_signal;
+		return r->exit_code > 0 ? r->exit_code : 1;
 	case ART_END_NONE:
 		break;
 	}
@@ -104,4 +143,67 @@ int art_result_exit_status(const art_result *r)
 int art_result_ok(const art_result *r)
 {
 	return r->end == ART_END_EXITED && r->exit_code == 0;
+}
+
+const char *art_limit_name(art_limit limit)
+{
+	static const char *const names[ART_LIMIT__COUNT] = {
+		[ART_LIMIT_ADDRESS_SPACE] = "address_space",
+		[ART_LIMIT_CPU_TIME] = "cpu_time",
+		[ART_LIMIT_NOFILE] = "nofile",
+		[ART_LIMIT_NPROC] = "nproc",
+		[ART_LIMIT_FILE_SIZE] = "file_size",
+		[ART_LIMIT_CORE] = "core",
+		[ART_LIMIT_MEMORY] = "memory",
+		[ART_LIMIT_MEMORY_HIGH] = "memory_high",
+		[ART_LIMIT_SWAP] = "swap",
+		[ART_LIMIT_CPU] = "cpu",
+		[ART_LIMIT_CPU_WEIGHT] = "cpu_weight",
+		[ART_LIMIT_PIDS] = "pids",
+		[ART_LIMIT_IO_WEIGHT] = "io_weight",
+		[ART_LIMIT_OUTPUT] = "output",
+	};
+	return (unsigned)limit < ART_LIMIT__COUNT ? names[limit] : "unknown";
+}
+
+const char *art_result_message(const art_result *r, char *buf, size_t len)
+{
+	switch (r->end) {
+	case ART_END_OOM_KILLED:
+		snprintf(buf, len, "killed by the OOM killer: the task's memory limit was reached");
+		return buf;
+	case ART_END_SECCOMP:
+		snprintf(buf, len, "killed: system call %s is not allowed in the sandbox (seccomp)",
+			 r->seccomp_syscall[0] ? r->seccomp_syscall : "?");
+		return buf;
+	case ART_END_LIMIT:
+		switch (r->limit) {
+		case ART_LIMIT_CPU_TIME:
+			snprintf(buf, len, "killed: the CPU time limit was reached");
+			break;
+		case ART_LIMIT_PIDS:
+			snprintf(buf, len, "failed: the process limit (pids) was reached, fork was refused");
+			break;
+		case ART_LIMIT_FILE_SIZE:
+			snprintf(buf, len, "killed: the file size limit was reached");
+			break;
+		case ART_LIMIT_OUTPUT:
+			snprintf(buf, len, "killed: the output limit was exceeded");
+			break;
+		default:
+			snprintf(buf, len, "stopped: the %s limit was reached", art_limit_name(r->limit));
+			break;
+		}
+		return buf;
+	case ART_END_START_FAILED:
+		if (r->start_detail[0])
+			snprintf(buf, len, "%s failed: %s: %s", art_stage_name(r->start_stage),
+				 r->start_detail, strerror(r->start_errno));
+		else
+			snprintf(buf, len, "%s failed: %s", art_stage_name(r->start_stage),
+				 strerror(r->start_errno));
+		return buf;
+	default:
+		return NULL;
+	}
 }

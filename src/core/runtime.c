@@ -335,6 +335,7 @@ void art_runtime_free(art_runtime *rt)
 	}
 	if (rt->cfg.flags & ART_RT_KILL_ORPHANS)
 		proc_set_subreaper(0);
+	iso_runtime_free(rt);
 	loop_free(rt->loop);
 	safe_close(rt->devnull);
 	if (rt->spawn_stack)

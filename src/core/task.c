@@ -2,15 +2,17 @@
 /*
  * A task's lifecycle, as a table of transitions (docs/ARCHITECTURE.md):
  *
- *             START_OK  START_FAILED  EXITED  TIMEOUT   CANCEL    GRACE_END
- *   QUEUED    RUNNING   DONE          -       -         DONE      -
- *   RUNNING   -         -             DONE    STOPPING  STOPPING  -
- *   STOPPING  -         -             DONE    -         STOPPING  STOPPING
- *   DONE      -         -             -       -         -         -
+ *             START_OK  START_FAILED  EXITED  TIMEOUT   CANCEL    GRACE_END  VIOLATION
+ *   QUEUED    RUNNING   DONE          -       -         DONE      -          -
+ *   RUNNING   -         -             DONE    STOPPING  STOPPING  -          STOPPING*
+ *   STOPPING  -         -             DONE    -         STOPPING  STOPPING   STOPPING*
+ *   DONE      -         -             -       -         -         -          -
  *
  * "-" means the event is ignored in that state. Entering STOPPING sends
  * SIGTERM to the task's process group and arms the grace timer; GRACE_END
- * (or a second CANCEL) sends SIGKILL.
+ * (or a second CANCEL) sends SIGKILL. VIOLATION (a denied system call, the
+ * output limit) sends SIGKILL at once (*): no grace for a task that broke
+ * its sandbox.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +43,7 @@ static void act_stop_timeout(art_task *t);
 static void act_stop_cancel(art_task *t);
 static void act_cancel_queued(art_task *t);
 static void act_kill(art_task *t);
+static void act_violation(art_task *t);
 
 static const struct transition {
 	art_task_state next;
@@ -53,6 +56,7 @@ static const struct transition {
 		[EV_TIMEOUT] = { ART_TASK_QUEUED, NULL },
 		[EV_CANCEL] = { ART_TASK_DONE, act_cancel_queued },
 		[EV_GRACE_END] = { ART_TASK_QUEUED, NULL },
+		[EV_VIOLATION] = { ART_TASK_QUEUED, NULL },
 	},
 	[ART_TASK_RUNNING] = {
 		[EV_START_OK] = { ART_TASK_RUNNING, NULL },
@@ -61,6 +65,7 @@ static const struct transition {
 		[EV_TIMEOUT] = { ART_TASK_STOPPING, act_stop_timeout },
 		[EV_CANCEL] = { ART_TASK_STOPPING, act_stop_cancel },
 		[EV_GRACE_END] = { ART_TASK_RUNNING, NULL },
+		[EV_VIOLATION] = { ART_TASK_STOPPING, act_violation },
 	},
 	[ART_TASK_STOPPING] = {
 		[EV_START_OK] = { ART_TASK_STOPPING, NULL },
@@ -69,6 +74,7 @@ static const struct transition {
 		[EV_TIMEOUT] = { ART_TASK_STOPPING, NULL },
 		[EV_CANCEL] = { ART_TASK_STOPPING, act_kill },
 		[EV_GRACE_END] = { ART_TASK_STOPPING, act_kill },
+		[EV_VIOLATION] = { ART_TASK_STOPPING, act_violation },
 	},
 	[ART_TASK_DONE] = {
 		[EV_START_OK] = { ART_TASK_DONE, NULL },
@@ -77,6 +83,7 @@ static const struct transition {
 		[EV_TIMEOUT] = { ART_TASK_DONE, NULL },
 		[EV_CANCEL] = { ART_TASK_DONE, NULL },
 		[EV_GRACE_END] = { ART_TASK_DONE, NULL },
+		[EV_VIOLATION] = { ART_TASK_DONE, NULL },
 	},
 };
 
@@ -114,6 +121,7 @@ int task_new(art_runtime *rt, const art_spec *spec, void *userdata, art_task **o
 	output_init(&t->out[1]);
 	t->result.exit_code = -1;
 	t->result.queued_ns = mono_ns();
+	iso_init(t);
 	*out = t;
 	return 0;
 }
@@ -122,6 +130,7 @@ void task_free(art_task *t)
 {
 	output_release(t->rt, &t->out[0]);
 	output_release(t->rt, &t->out[1]);
+	iso_release(t);
 	safe_close(t->pidfd);
 	safe_close(t->stdin_fd);
 	art_spec_free(t->spec);
@@ -165,6 +174,20 @@ static void act_kill(art_task *t)
 {
 	loop_timer_disarm(t->rt->loop, &t->timer);
 	signal_task(t, SIGKILL);
+}
+
+static void act_violation(art_task *t)
+{
+	act_kill(t);
+}
+
+/* what: VIOLATION_SECCOMP or the art_limit that was passed. The first
+ * violation is the one reported. */
+void task_violation(art_task *t, int what)
+{
+	if (t->violation == -1)
+		t->violation = what;
+	task_dispatch(t, EV_VIOLATION);
 }
 
 static void begin_stop(art_task *t, art_end reason)
@@ -253,7 +276,9 @@ static void act_exited(art_task *t)
 	loop_watch_del(rt->loop, &t->pid_watch);
 	t->pidfd = safe_close(t->pidfd);
 	loop_timer_disarm(rt->loop, &t->timer);
+	iso_exited(t, &si);
 	record_exit(t, &si, &ru);
+	iso_classify(t);
 
 	for (int s = ART_STREAM_STDOUT; s <= ART_STREAM_STDERR; s++)
 		output_drain(rt, t, s);
@@ -346,11 +371,32 @@ static bool env_overridden(const art_spec *s, const char *entry)
 	return false;
 }
 
+/* What a sandboxed task inherits when its spec says nothing: enough for
+ * programs to find each other and print text, nothing that names a
+ * credential, a socket or the host's layout. */
+static const char *const sandbox_env_allow[] = {
+	"PATH", "LANG", "LANGUAGE", "LC_", "TERM", "TZ", "COLORTERM", "NO_COLOR",
+};
+
+static bool sandbox_env_allowed(const char *entry)
+{
+	size_t nlen = strcspn(entry, "=");
+	for (size_t i = 0; i < ARRAY_SIZE(sandbox_env_allow); i++) {
+		const char *a = sandbox_env_allow[i];
+		size_t alen = strlen(a);
+		if (a[alen - 1] == '_' ? strncmp(entry, a, alen) == 0
+				       : (alen == nlen && strncmp(entry, a, nlen) == 0))
+			return true;
+	}
+	return false;
+}
+
 /* Builds the environment as an array of borrowed pointers: into the host's
  * environ and into the spec, which both outlive the spawn. */
 static int build_env(const art_spec *s, char ***out)
 {
-	if (s->env_mode == ART_ENV_INHERIT && !s->env_set.n) {
+	bool scrub = spec_effective_level(s) == ART_SANDBOX_FULL && s->env_mode == ART_ENV_INHERIT;
+	if (s->env_mode == ART_ENV_INHERIT && !s->env_set.n && !scrub) {
 		*out = environ;
 		return 0;
 	}
@@ -358,7 +404,7 @@ static int build_env(const art_spec *s, char ***out)
 	if (s->env_mode != ART_ENV_CLEAR)
 		for (char **e = environ; e && *e; e++)
 			n_host++;
-	char **envp = malloc((n_host + s->env_set.n + 1) * sizeof(char *));
+	char **envp = malloc((n_host + s->env_set.n + 2) * sizeof(char *));
 	if (!envp)
 		return -ENOMEM;
 	size_t n = 0;
@@ -366,9 +412,13 @@ static int build_env(const art_spec *s, char ***out)
 		char *e = environ[i];
 		if (s->env_mode == ART_ENV_ALLOW && !env_allowed(s, e))
 			continue;
+		if (scrub && !sandbox_env_allowed(e))
+			continue;
 		if (!env_overridden(s, e))
 			envp[n++] = e;
 	}
+	if (scrub && !env_overridden(s, "HOME="))
+		envp[n++] = (char *)"HOME=/root";
 	for (size_t i = 0; i < s->env_set.n; i++)
 		if (strchr(s->env_set.v[i], '='))
 			envp[n++] = s->env_set.v[i];
@@ -503,7 +553,7 @@ static size_t build_rlimits(const art_task *t, spawn_rlimit *out)
 {
 	const art_spec *s = t->spec;
 	size_t n = 0;
-	for (int i = 0; i < ART_LIMIT__COUNT; i++) {
+	for (int i = 0; i <= ART_LIMIT_CORE; i++) {
 		if (!(s->limits_set & (1u << i)))
 			continue;
 		rlim_t v = (rlim_t)s->limits[i];
@@ -555,6 +605,19 @@ void task_start(art_task *t)
 		return;
 	}
 
+	art_stage stage = ART_STAGE_CGROUP;
+	r = iso_prepare(t, &stage);
+	if (r < 0) {
+		fail_start(t, -r, stage);
+		return;
+	}
+	int cg_fds[8];
+	int n_cg = t->result.level == ART_SANDBOX_LIMITS ? iso_cgroup_fds(t, cg_fds, 8) : 0;
+	if (n_cg < 0) {
+		fail_start(t, -n_cg, ART_STAGE_CGROUP);
+		return;
+	}
+
 	spawn_rlimit rlimits[ART_LIMIT__COUNT + 1];
 	spawn_params p = {
 		.exec_paths = (const char *const *)c.paths,
@@ -569,10 +632,15 @@ void task_start(art_task *t)
 		.parent_pid = rt->pid,
 		.stack = rt->spawn_stack,
 		.stack_size = SPAWN_STACK_SIZE,
+		.cgroup_fds = cg_fds,
+		.n_cgroup_fds = n_cg,
 	};
 	spawn_failure fail;
 	int64_t started = mono_ns();
-	r = os_spawn(&p, &t->pid, &t->pidfd, &fail);
+	if (t->result.level == ART_SANDBOX_FULL)
+		r = iso_spawn(t, &p, &fail);
+	else
+		r = os_spawn(&p, &t->pid, &t->pidfd, &fail);
 	if (r < 0) {
 		fail_start(t, fail.err, fail.stage);
 		return;

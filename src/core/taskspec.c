@@ -46,6 +46,7 @@ void art_spec_free(art_spec *s)
 	free(s->stdin_path);
 	for (int i = 0; i < 2; i++)
 		free(s->out[i].path);
+	spec_sandbox_free(&s->sb);
 	strv_clear(&s->label_keys);
 	strv_clear(&s->label_values);
 	free(s);
@@ -76,6 +77,8 @@ int art_spec_clone(const art_spec *src, art_spec **out)
 		if (dup_or_null(src->out[i].path, &s->out[i].path) < 0)
 			return -ENOMEM;
 	}
+	if (spec_sandbox_copy(&s->sb, &src->sb) < 0)
+		return -ENOMEM;
 	if (dup_or_null(src->id, &s->id) < 0 || dup_or_null(src->cwd, &s->cwd) < 0 ||
 	    dup_or_null(src->stdin_path, &s->stdin_path) < 0 ||
 	    strv_copy(&s->argv, &src->argv) < 0 || strv_copy(&s->env_allow, &src->env_allow) < 0 ||
@@ -269,6 +272,11 @@ int art_spec_set_grace(art_spec *s, int64_t ns)
 int art_spec_set_limit(art_spec *s, art_limit limit, uint64_t value)
 {
 	if ((unsigned)limit >= ART_LIMIT__COUNT)
+		return -EINVAL;
+	if ((limit == ART_LIMIT_CPU_WEIGHT || limit == ART_LIMIT_IO_WEIGHT) &&
+	    (value < 1 || value > 10000))
+		return -EINVAL;
+	if (limit == ART_LIMIT_CPU && (value < 1 || value > UINT32_MAX / 100))
 		return -EINVAL;
 	s->limits[limit] = value;
 	s->limits_set |= 1u << limit;

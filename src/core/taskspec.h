@@ -8,6 +8,39 @@
 
 #include "base/strv.h"
 
+typedef struct spec_bind {
+	char *source;
+	char *target;
+	bool rw;
+} spec_bind;
+
+typedef struct spec_tmpfs {
+	char *target;
+	uint64_t size;
+} spec_tmpfs;
+
+/* Isolation settings (docs/sandbox.md). */
+typedef struct spec_sandbox {
+	art_sandbox_level level;
+	bool level_set;
+	bool network_host;
+	char *hostname;
+	char *rootfs;
+	spec_bind *binds;
+	size_t n_binds;
+	spec_tmpfs *tmpfs;
+	size_t n_tmpfs;
+	uint64_t tmp_size;
+	char *ws_base;
+	char *ws_target;
+	art_workspace_changes ws_changes;
+	char *seccomp; /* NULL: "default" */
+	strv sc_allow;
+	strv sc_deny;
+	bool allow_userns;
+	uint64_t keep_caps;
+} spec_sandbox;
+
 typedef struct spec_output {
 	art_output_mode mode;
 	size_t cap;
@@ -31,10 +64,22 @@ struct art_spec {
 	int64_t grace_ns;
 	uint64_t limits[ART_LIMIT__COUNT];
 	uint32_t limits_set; /* bit per art_limit */
+	spec_sandbox sb;
 	strv label_keys;
 	strv label_values;
 };
 
 #define SPEC_GRACE_DEFAULT_NS (5 * INT64_C(1000000000))
+
+
+/* The level a task runs at: the one set, or LIMITS when a cgroup limit is set. */
+art_sandbox_level spec_effective_level(const art_spec *s);
+/* Bits of art_limit that need a cgroup. */
+#define SPEC_CGROUP_LIMITS                                                              \
+	((1u << ART_LIMIT_MEMORY) | (1u << ART_LIMIT_MEMORY_HIGH) | (1u << ART_LIMIT_SWAP) | \
+	 (1u << ART_LIMIT_CPU) | (1u << ART_LIMIT_CPU_WEIGHT) | (1u << ART_LIMIT_PIDS) |    \
+	 (1u << ART_LIMIT_IO_WEIGHT))
+void spec_sandbox_free(spec_sandbox *sb);
+int spec_sandbox_copy(spec_sandbox *dst, const spec_sandbox *src);
 
 #endif

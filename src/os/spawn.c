@@ -70,6 +70,10 @@ __attribute__((no_sanitize("address", "undefined"))) static int child_main(void 
 		syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
 	}
 
+	for (int i = 0; i < p->n_cgroup_fds; i++)
+		if (write(p->cgroup_fds[i], "0", 1) < 0)
+			child_fail(c, errno, ART_STAGE_CGROUP);
+
 	/* Own session and process group: the runtime signals the whole group,
 	 * and the task has no controlling terminal to read from. */
 	if (setsid() < 0)
@@ -104,18 +108,21 @@ __attribute__((no_sanitize("address", "undefined"))) static int child_main(void 
 	if (syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof(empty)) < 0)
 		child_fail(c, errno, ART_STAGE_SIGNALS);
 
-	/* execvp's rules: skip ENOENT/ENOTDIR candidates, remember EACCES. */
+	child_fail(c, os_exec_candidates(p), ART_STAGE_EXEC);
+}
+
+/* execvp's rules: skip ENOENT/ENOTDIR candidates, remember EACCES. */
+__attribute__((no_sanitize("address", "undefined"))) int os_exec_candidates(const spawn_params *p)
+{
 	int err = ENOENT;
 	for (const char *const *path = p->exec_paths; *path; path++) {
 		execve(*path, p->argv, p->envp);
 		if (errno == EACCES)
 			err = EACCES;
-		else if (errno != ENOENT && errno != ENOTDIR) {
-			err = errno;
-			break;
-		}
+		else if (errno != ENOENT && errno != ENOTDIR)
+			return errno;
 	}
-	child_fail(c, err, ART_STAGE_EXEC);
+	return err;
 }
 
 int os_spawn(const spawn_params *p, pid_t *pid_out, int *pidfd_out, spawn_failure *fail)

@@ -31,6 +31,10 @@ typedef struct spawn_params {
 	const spawn_rlimit *rlimits;
 	size_t n_rlimits;
 	bool subreaper;            /* the task leader adopts its own orphans */
+	/* cgroup.procs files the child moves itself into (writing "0") before
+	 * anything else, so that nothing it starts runs outside its cgroup. */
+	const int *cgroup_fds;
+	int n_cgroup_fds;
 	pid_t parent_pid;          /* ours, for the PDEATHSIG race check */
 	/* A stack for the child, reused from spawn to spawn: with CLONE_VFORK
 	 * the caller is suspended until the child execs or exits. */
@@ -48,5 +52,9 @@ typedef struct spawn_failure {
 /* Returns 0 with *pid and *pidfd (close-on-exec) set, or a negative errno
  * with *fail filled in. A child that failed has been reaped already. */
 int os_spawn(const spawn_params *p, pid_t *pid, int *pidfd, spawn_failure *fail);
+
+/* In a child: execve the candidates in turn; returns the errno that
+ * decides the failure if none could be executed. Async-signal-safe. */
+int os_exec_candidates(const spawn_params *p);
 
 #endif

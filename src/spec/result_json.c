@@ -140,7 +140,9 @@ static json_t *error_json(const art_result *r)
 	if (json_object_set_new(e, "errno", json_integer(r->start_errno)) < 0 ||
 	    json_object_set_new(e, "code", code ? json_string(code) : json_null()) < 0 ||
 	    json_object_set_new(e, "stage", json_string(art_stage_name(r->start_stage))) < 0 ||
-	    json_object_set_new(e, "message", json_string(desc)) < 0)
+	    json_object_set_new(e, "message", json_string(desc)) < 0 ||
+	    (r->start_detail[0] &&
+	     json_object_set_new(e, "detail", cstring_json(r->start_detail)) < 0))
 		return NULL;
 	return steal_ptr(&e);
 }
@@ -160,6 +162,48 @@ static json_t *labels_json(const art_spec *spec)
 			return NULL;
 	}
 	return steal_ptr(&l);
+}
+
+/* What the sandbox and the cgroup add; only what applies is written. */
+static int isolation_json(json_t *o, const art_result *r)
+{
+	static const char *const levels[] = { "none", "limits", "sandbox" };
+	char msg[ART_ERROR_MSG_MAX];
+	int ok = 1;
+
+	if (r->level > ART_SANDBOX_NONE && (unsigned)r->level < ARRAY_SIZE(levels))
+		ok = ok && json_object_set_new(o, "sandbox", json_string(levels[r->level])) == 0;
+	if (r->end == ART_END_SECCOMP)
+		ok = ok && json_object_set_new(o, "syscall", cstring_json(r->seccomp_syscall)) == 0;
+	if (r->end == ART_END_LIMIT)
+		ok = ok && json_object_set_new(o, "limit", json_string(art_limit_name(r->limit))) == 0;
+	if (r->end == ART_END_OOM_KILLED || r->end == ART_END_SECCOMP || r->end == ART_END_LIMIT)
+		ok = ok && json_object_set_new(o, "message",
+					       cstring_json(art_result_message(r, msg, sizeof(msg)))) == 0;
+	if (r->unenforced) {
+		json_t *a = json_array();
+		ok = ok && a && json_object_set_new(o, "unenforced", a) == 0;
+		for (int i = 0; ok && i < ART_LIMIT__COUNT; i++)
+			if (r->unenforced & (1u << i))
+				ok = json_array_append_new(a, json_string(art_limit_name((art_limit)i))) == 0;
+	}
+	if (r->usage_from_cgroup)
+		ok = ok && json_object_set_new(o, "usage_from", json_string("cgroup")) == 0 &&
+		     json_object_set_new(o, "oom_kills", u64_json(r->oom_kills)) == 0 &&
+		     json_object_set_new(o, "pids_peak", u64_json(r->pids_peak)) == 0;
+	if (r->workspace_dir)
+		ok = ok && json_object_set_new(o, "workspace_dir", cstring_json(r->workspace_dir)) == 0;
+	if (r->changes) {
+		json_t *a = json_array();
+		ok = ok && a && json_object_set_new(o, "changes", a) == 0;
+		for (size_t i = 0; ok && i < r->n_changes; i++) {
+			json_t *c = json_object();
+			ok = c && json_array_append_new(a, c) == 0 &&
+			     json_object_set_new(c, "path", cstring_json(r->changes[i].path)) == 0 &&
+			     json_object_set_new(c, "kind", cstring_json(r->changes[i].kind)) == 0;
+		}
+	}
+	return ok ? 0 : -ENOMEM;
 }
 
 typedef struct growbuf {
@@ -225,6 +269,7 @@ int art_result_to_json(const art_spec *spec, const art_result *r, unsigned attem
 	     json_object_set_new(o, "stderr_truncated", json_boolean(r->stderr_truncated)) == 0 &&
 	     json_object_set_new(o, "orphans_killed", json_integer(r->orphans_killed)) == 0 &&
 	     (attempts <= 1 || json_object_set_new(o, "attempts", json_integer(attempts)) == 0) &&
+	     isolation_json(o, r) == 0 &&
 	     (!spec || art_spec_label_count(spec) == 0 ||
 	      json_object_set_new(o, "labels", labels_json(spec)) == 0);
 	if (!ok)

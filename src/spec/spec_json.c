@@ -505,14 +505,43 @@ static int parse_grace(parser *p, const char *path, json_t *v)
 	return r < 0 ? setter_failed(p, path, r) : 0;
 }
 
+/* A number of CPUs (1.5, or "1.5"), in thousandths. */
+static int get_cpus(parser *p, const char *path, const json_t *v, uint64_t *out)
+{
+	char shown[SHOW_MAX];
+	double d;
+	if (json_is_number(v)) {
+		d = json_number_value(v);
+	} else if (json_is_string(v)) {
+		char *end;
+		d = strtod(json_string_value(v), &end);
+		if (end == json_string_value(v) || *end)
+			return fail(p, -EINVAL, path, "%s is not a number of CPUs", show(v, shown));
+	} else {
+		return fail(p, -EINVAL, path, "must be a number of CPUs (1.5)");
+	}
+	if (!(d >= 0.001) || d > 1e6)
+		return fail(p, -EINVAL, path, "%s is not between 0.001 and 1000000 CPUs",
+			    show(v, shown));
+	*out = (uint64_t)(d * 1000 + 0.5);
+	return 0;
+}
+
 static int parse_limits(parser *p, const char *path, json_t *v)
 {
 	static const struct {
 		const char *name;
 		art_limit limit;
-		enum { SIZE, SECONDS, COUNT } kind;
+		enum { SIZE, SECONDS, COUNT, CPUS } kind;
 	} names[] = {
-		{ "memory", ART_LIMIT_ADDRESS_SPACE, SIZE },
+		{ "memory", ART_LIMIT_MEMORY, SIZE },
+		{ "memory_high", ART_LIMIT_MEMORY_HIGH, SIZE },
+		{ "swap", ART_LIMIT_SWAP, SIZE },
+		{ "cpu", ART_LIMIT_CPU, CPUS },
+		{ "cpu_weight", ART_LIMIT_CPU_WEIGHT, COUNT },
+		{ "pids", ART_LIMIT_PIDS, COUNT },
+		{ "io_weight", ART_LIMIT_IO_WEIGHT, COUNT },
+		{ "output", ART_LIMIT_OUTPUT, SIZE },
 		{ "address_space", ART_LIMIT_ADDRESS_SPACE, SIZE },
 		{ "cpu_time", ART_LIMIT_CPU_TIME, SECONDS },
 		{ "nofile", ART_LIMIT_NOFILE, COUNT },
@@ -530,11 +559,6 @@ static int parse_limits(parser *p, const char *path, json_t *v)
 	r = expect_object(p, path, v);
 	if (r < 0)
 		return r;
-	/* "memory" means the address space until there is a cgroup limit. */
-	if (json_object_get(v, "memory") && json_object_get(v, "address_space"))
-		return fail(p, -EINVAL, path,
-			    "memory and address_space are the same limit; give only one");
-
 	json_object_foreach(v, key, val) {
 		size_t i = 0;
 		uint64_t value = 0;
@@ -561,6 +585,9 @@ static int parse_limits(parser *p, const char *path, json_t *v)
 			break;
 		case COUNT:
 			r = get_count(p, sub, val, &value);
+			break;
+		case CPUS:
+			r = get_cpus(p, sub, val, &value);
 			break;
 		}
 		if (r < 0)
@@ -693,6 +720,320 @@ static int parse_output(parser *p, const char *path, json_t *v)
 	return 0;
 }
 
+/* ------------------------------------------------------------ sandbox */
+
+static int get_bool(parser *p, const char *path, const json_t *v, bool *out)
+{
+	if (!json_is_boolean(v))
+		return fail(p, -EINVAL, path, "must be true or false");
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int parse_level(parser *p, const char *path, const json_t *v)
+{
+	static const char *const names[] = { "none", "limits", "sandbox" };
+	const char *s = NULL;
+	int r = get_nonempty_string(p, path, v, &s);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(names[i], s) == 0)
+			return art_spec_set_sandbox(p->spec, (art_sandbox_level)i);
+	return fail(p, -EINVAL, path, "\"%s\" is not a level (none, limits, sandbox)", s);
+}
+
+/* "SRC:DST[:rw|:ro]", "SRC" (same path inside) or {"source", "target", "rw"}. */
+static int parse_bind(parser *p, const char *path, const json_t *v)
+{
+	char sub[PATH_MAX_LEN];
+	const char *src = NULL, *dst = NULL;
+	bool rw = false;
+	_cleanup_free_ char *copy = NULL;
+	int r;
+
+	if (json_is_string(v)) {
+		copy = strdup(json_string_value(v));
+		if (!copy)
+			return art_error_set(p->err, -ENOMEM, "out of memory");
+		char *colon = strchr(copy, ':');
+		src = copy;
+		if (colon) {
+			*colon = 0;
+			dst = colon + 1;
+			char *mode = strchr(dst, ':');
+			if (mode) {
+				*mode++ = 0;
+				if (strcmp(mode, "rw") == 0)
+					rw = true;
+				else if (strcmp(mode, "ro") != 0)
+					return fail(p, -EINVAL, path, "\"%s\": the mode is rw or ro",
+						    mode);
+			}
+		}
+		if (!dst || !*dst)
+			dst = src;
+	} else {
+		r = expect_object(p, path, v);
+		if (r < 0)
+			return r;
+		const char *key;
+		json_t *val;
+		json_object_foreach((json_t *)v, key, val) {
+			join(sub, path, key);
+			if (strcmp(key, "source") == 0)
+				r = get_nonempty_string(p, sub, val, &src);
+			else if (strcmp(key, "target") == 0)
+				r = get_nonempty_string(p, sub, val, &dst);
+			else if (strcmp(key, "rw") == 0)
+				r = get_bool(p, sub, val, &rw);
+			else
+				r = fail(p, -EINVAL, sub, "unknown field");
+			if (r < 0)
+				return r;
+		}
+		if (!src)
+			return fail(p, -EINVAL, path, "source is missing");
+		if (!dst)
+			dst = src;
+	}
+	if (src[0] != '/' || dst[0] != '/')
+		return fail(p, -EINVAL, path, "source and target must be absolute paths");
+	r = art_spec_add_bind(p->spec, src, dst, rw);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+/* "DST[:SIZE]" or {"target", "size"}. */
+static int parse_tmpfs(parser *p, const char *path, const json_t *v)
+{
+	char sub[PATH_MAX_LEN];
+	const char *dst = NULL;
+	uint64_t size = 0;
+	_cleanup_free_ char *copy = NULL;
+	int r;
+
+	if (json_is_string(v)) {
+		copy = strdup(json_string_value(v));
+		if (!copy)
+			return art_error_set(p->err, -ENOMEM, "out of memory");
+		char *colon = strchr(copy, ':');
+		if (colon) {
+			*colon = 0;
+			if (art_parse_size(colon + 1, &size) < 0)
+				return fail(p, -EINVAL, path, "\"%s\" is not a size", colon + 1);
+		}
+		dst = copy;
+	} else {
+		r = expect_object(p, path, v);
+		if (r < 0)
+			return r;
+		const char *key;
+		json_t *val;
+		json_object_foreach((json_t *)v, key, val) {
+			join(sub, path, key);
+			if (strcmp(key, "target") == 0)
+				r = get_nonempty_string(p, sub, val, &dst);
+			else if (strcmp(key, "size") == 0)
+				r = get_size(p, sub, val, &size);
+			else
+				r = fail(p, -EINVAL, sub, "unknown field");
+			if (r < 0)
+				return r;
+		}
+	}
+	if (!dst || dst[0] != '/')
+		return fail(p, -EINVAL, path, "the target must be an absolute path");
+	r = art_spec_add_tmpfs(p->spec, dst, size);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+static int parse_list(parser *p, const char *path, const json_t *v,
+		      int (*each)(parser *, const char *, const json_t *))
+{
+	char sub[PATH_MAX_LEN];
+	size_t i;
+	json_t *item;
+	if (!json_is_array(v))
+		return fail(p, -EINVAL, path, "must be an array");
+	json_array_foreach(v, i, item) {
+		int r = each(p, index_path(sub, path, i), item);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* "BASE" or {"base", "target", "changes": "discard" | "keep" | "list"}. */
+static int parse_workspace(parser *p, const char *path, const json_t *v)
+{
+	char sub[PATH_MAX_LEN];
+	const char *base = NULL, *target = NULL;
+	art_workspace_changes changes = ART_WORKSPACE_DISCARD;
+	int r;
+	if (json_is_string(v)) {
+		base = json_string_value(v);
+	} else {
+		r = expect_object(p, path, v);
+		if (r < 0)
+			return r;
+		const char *key;
+		json_t *val;
+		json_object_foreach((json_t *)v, key, val) {
+			join(sub, path, key);
+			const char *s = NULL;
+			if (strcmp(key, "base") == 0) {
+				r = get_nonempty_string(p, sub, val, &base);
+			} else if (strcmp(key, "target") == 0) {
+				r = get_nonempty_string(p, sub, val, &target);
+			} else if (strcmp(key, "changes") == 0) {
+				r = get_nonempty_string(p, sub, val, &s);
+				if (r == 0 && strcmp(s, "keep") == 0)
+					changes = ART_WORKSPACE_KEEP;
+				else if (r == 0 && strcmp(s, "list") == 0)
+					changes = ART_WORKSPACE_LIST;
+				else if (r == 0 && strcmp(s, "discard") != 0)
+					r = fail(p, -EINVAL, sub,
+						 "\"%s\" is not one of discard, keep, list", s);
+			} else {
+				r = fail(p, -EINVAL, sub, "unknown field");
+			}
+			if (r < 0)
+				return r;
+		}
+	}
+	if (!base || base[0] != '/')
+		return fail(p, -EINVAL, path, "base must be an absolute path");
+	if (target && target[0] != '/')
+		return fail(p, -EINVAL, path, "target must be an absolute path");
+	r = art_spec_set_workspace(p->spec, base, target, changes);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+static int seccomp_allow_one(parser *p, const char *path, const json_t *v)
+{
+	const char *s = NULL;
+	int r = get_nonempty_string(p, path, v, &s);
+	return r < 0 ? r : art_spec_seccomp_allow(p->spec, s) < 0 ? setter_failed(p, path, -ENOMEM) : 0;
+}
+
+static int seccomp_deny_one(parser *p, const char *path, const json_t *v)
+{
+	const char *s = NULL;
+	int r = get_nonempty_string(p, path, v, &s);
+	return r < 0 ? r : art_spec_seccomp_deny(p->spec, s) < 0 ? setter_failed(p, path, -ENOMEM) : 0;
+}
+
+static int seccomp_profile(parser *p, const char *path, const json_t *v)
+{
+	const char *s = NULL;
+	int r = get_nonempty_string(p, path, v, &s);
+	if (r < 0)
+		return r;
+	if (art_spec_set_seccomp(p->spec, s) < 0)
+		return fail(p, -EINVAL, path, "\"%s\" is not a profile (default, strict, none)", s);
+	return 0;
+}
+
+/* "PROFILE" or {"profile", "allow": [...], "deny": [...]}. */
+static int parse_seccomp(parser *p, const char *path, const json_t *v)
+{
+	char sub[PATH_MAX_LEN];
+	if (json_is_string(v))
+		return seccomp_profile(p, path, v);
+	int r = expect_object(p, path, v);
+	if (r < 0)
+		return r;
+	const char *key;
+	json_t *val;
+	json_object_foreach((json_t *)v, key, val) {
+		join(sub, path, key);
+		if (strcmp(key, "profile") == 0)
+			r = seccomp_profile(p, sub, val);
+		else if (strcmp(key, "allow") == 0)
+			r = parse_list(p, sub, val, seccomp_allow_one);
+		else if (strcmp(key, "deny") == 0)
+			r = parse_list(p, sub, val, seccomp_deny_one);
+		else
+			r = fail(p, -EINVAL, sub, "unknown field");
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int cap_one(parser *p, const char *path, const json_t *v)
+{
+	const char *s = NULL;
+	int r = get_nonempty_string(p, path, v, &s);
+	if (r < 0)
+		return r;
+	if (art_spec_add_cap(p->spec, s) < 0)
+		return fail(p, -EINVAL, path, "\"%s\" is not a capability", s);
+	return 0;
+}
+
+static int parse_sandbox(parser *p, const char *path, json_t *v)
+{
+	char sub[PATH_MAX_LEN];
+	if (json_is_null(v))
+		return 0;
+	if (json_is_string(v))
+		return parse_level(p, path, v);
+	int r = expect_object(p, path, v);
+	if (r < 0)
+		return r;
+	const char *key;
+	json_t *val;
+	json_object_foreach(v, key, val) {
+		const char *s = NULL;
+		uint64_t size = 0;
+		bool b = false;
+		join(sub, path, key);
+		if (json_is_null(val))
+			continue;
+		if (strcmp(key, "level") == 0) {
+			r = parse_level(p, sub, val);
+		} else if (strcmp(key, "network") == 0) {
+			r = get_nonempty_string(p, sub, val, &s);
+			if (r == 0 && strcmp(s, "host") != 0 && strcmp(s, "none") != 0)
+				r = fail(p, -EINVAL, sub, "\"%s\" is not none or host", s);
+			if (r == 0)
+				art_spec_set_network_host(p->spec, strcmp(s, "host") == 0);
+		} else if (strcmp(key, "hostname") == 0) {
+			r = get_nonempty_string(p, sub, val, &s);
+			if (r == 0 && art_spec_set_hostname(p->spec, s) < 0)
+				r = fail(p, -EINVAL, sub, "must be 1 to 64 characters");
+		} else if (strcmp(key, "rootfs") == 0) {
+			r = get_nonempty_string(p, sub, val, &s);
+			if (r == 0 && art_spec_set_rootfs(p->spec, s) < 0)
+				r = fail(p, -EINVAL, sub, "must be an absolute path");
+		} else if (strcmp(key, "binds") == 0) {
+			r = parse_list(p, sub, val, parse_bind);
+		} else if (strcmp(key, "tmpfs") == 0) {
+			r = parse_list(p, sub, val, parse_tmpfs);
+		} else if (strcmp(key, "tmp_size") == 0) {
+			r = get_size(p, sub, val, &size);
+			if (r == 0)
+				art_spec_set_tmp_size(p->spec, size);
+		} else if (strcmp(key, "workspace") == 0) {
+			r = parse_workspace(p, sub, val);
+		} else if (strcmp(key, "seccomp") == 0) {
+			r = parse_seccomp(p, sub, val);
+		} else if (strcmp(key, "allow_userns") == 0) {
+			r = get_bool(p, sub, val, &b);
+			if (r == 0)
+				art_spec_set_allow_userns(p->spec, b);
+		} else if (strcmp(key, "caps") == 0) {
+			r = parse_list(p, sub, val, cap_one);
+		} else {
+			r = fail(p, -EINVAL, sub, "unknown field");
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int parse_labels(parser *p, const char *path, json_t *v)
 {
 	char sub[PATH_MAX_LEN];
@@ -733,12 +1074,13 @@ static const struct {
 	{ "limits", parse_limits },
 	{ "output", parse_output },
 	{ "labels", parse_labels },
+	{ "sandbox", parse_sandbox },
 };
 
 /* Fields that later versions will give a meaning: a spec that uses them
  * must not run as if they were not there. */
 static const char *const reserved[] = {
-	"priority", "group", "kind", "depends_on", "requests", "sandbox", "restart", "health",
+	"priority", "group", "kind", "depends_on", "requests", "restart", "health",
 };
 
 static int parse_field(parser *p, const char *key, json_t *v)

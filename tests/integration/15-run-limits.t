@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# agentrt run: each rlimit is set and hits: --memory, --cpu-time, --nofile,
+# agentrt run: each rlimit is set and hits: --address-space, --cpu-time, --nofile,
 # --fsize, --nproc (non-root only); probe limits shows the values.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -20,14 +20,14 @@ if is_asan "$PROBE"; then
 fi
 
 # --- the values as the task sees them
-mem=(--memory 256M)
+mem=(--address-space 256M)
 [ -n "$probe_asan" ] && mem=()
 artc run "${mem[@]}" --cpu-time 30s --nofile 64 --nproc 500 --fsize 10M -- "$PROBE" limits
 is "$ART_RC" 0 "probe limits runs under every limit"
 if [ -n "$probe_asan" ]; then
 	skip 1 "$probe_asan"
 else
-	is "$(lim as)" 268435456 "--memory 256M -> RLIMIT_AS 268435456"
+	is "$(lim as)" 268435456 "--address-space 256M -> RLIMIT_AS 268435456"
 fi
 is "$(lim cpu)" 30 "--cpu-time 30s -> RLIMIT_CPU 30"
 is "$(lim nofile)" 64 "--nofile 64 -> RLIMIT_NOFILE 64"
@@ -50,11 +50,11 @@ is "$(lim nofile)" "$soft" "no --nofile: the task keeps the caller's soft RLIMIT
 if [ -n "$probe_asan" ]; then
 	skip 3 "$probe_asan"
 else
-	artc run --memory 64M -- "$PROBE" alloc 512M
-	is "$ART_RC" 3 "--memory 64M: alloc 512M fails (exit 3)"
+	artc run --address-space 64M -- "$PROBE" alloc 512M
+	is "$ART_RC" 3 "--address-space 64M: alloc 512M fails (exit 3)"
 	is "$ERR" "alloc failed" "and the probe says so"
-	artc run --memory 64M -- "$PROBE" alloc 8M
-	is "$ART_RC/$OUT" "0/allocated" "--memory 64M: alloc 8M still works"
+	artc run --address-space 64M -- "$PROBE" alloc 8M
+	is "$ART_RC/$OUT" "0/allocated" "--address-space 64M: alloc 8M still works"
 fi
 
 # --- cpu time
@@ -62,7 +62,7 @@ artc run --json --cpu-time 1s -- "$PROBE" spin 10
 rec=$(json_record)
 like "$ART_RC" "^(152|137)$" "--cpu-time 1s: spin 10 is killed by SIGXCPU or SIGKILL (rc $ART_RC)"
 num_cmp "$ART_MS" '<' 8000 "well before it would have finished (${ART_MS} ms)"
-is "$(json_get "$rec" status)" signaled "--json: status signaled"
+is "$(json_get "$rec" status)/$(json_get "$rec" limit)" limit/cpu_time "--json: status limit, limit cpu_time"
 like "$(json_get "$rec" signal)" "^SIG(XCPU|KILL)$" "--json: signal SIGXCPU or SIGKILL"
 
 # --- descriptors
@@ -75,7 +75,8 @@ like "$ERR" "EMFILE" "with EMFILE"
 artc run --json --fsize 1M -- "$PROBE" fill-file "$T/big" 4M
 rec=$(json_record)
 is "$ART_RC" 153 "--fsize 1M: fill-file 4M is killed by SIGXFSZ (153)"
-is "$(json_get "$rec" status)/$(json_get "$rec" signal)" "signaled/SIGXFSZ" "--json: signaled, SIGXFSZ"
+is "$(json_get "$rec" status)/$(json_get "$rec" limit)/$(json_get "$rec" signal)" "limit/file_size/SIGXFSZ" \
+	"--json: status limit, limit file_size, SIGXFSZ"
 is "$(stat -c %s "$T/big" 2>/dev/null)" 1048576 "the file stopped at 1 MiB"
 artc run --fsize 1M -- "$PROBE" fill-file "$T/small" 512k
 is "$ART_RC" 0 "--fsize 1M: a 512 KiB file is fine"

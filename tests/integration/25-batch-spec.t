@@ -15,8 +15,8 @@ cat >"$T/spec.jsonl" <<JSONL
 {"id":"noinherit","cmd":["$PROBE","env"],"inherit_env":false,"env":{"ONLY":"1"}}
 {"id":"allow","cmd":["$PROBE","env"],"inherit_env":["AGT_*","PATH"]}
 {"id":"cwd","cmd":["$PROBE","cwd"],"cwd":"$T/work dir"}
-{"id":"limits","cmd":["$PROBE","limits"],"limits":{"memory":"256M","cpu_time":"30s","nofile":64,"nproc":500,"file_size":"10M","core":0}}
-{"id":"mem","cmd":["$PROBE","alloc","512M"],"limits":{"memory":"64M"}}
+{"id":"limits","cmd":["$PROBE","limits"],"limits":{"address_space":"256M","cpu_time":"30s","nofile":64,"nproc":500,"file_size":"10M","core":0}}
+{"id":"mem","cmd":["$PROBE","alloc","512M"],"limits":{"address_space":"64M"}}
 {"id":"to","cmd":["$PROBE","ignore-term","30","$M"],"timeout":"300ms","grace":"300ms"}
 {"id":"labels","cmd":["true"],"labels":{"agent":"a7","step":"3"}}
 {"id":"daemon","cmd":["$PROBE","daemonize","$T/d.pid","100","$M"]}
@@ -40,10 +40,10 @@ if is_asan "$PROBE"; then
 else
 	lim=$(stdout_of limits)
 	is "$(tr '\n' ' ' <<<"$lim")" "as 268435456 cpu 30 nofile 64 nproc 500 fsize 10485760 core 0 " \
-		"limits: memory, cpu_time, nofile, nproc, file_size, core"
+		"limits: address_space, cpu_time, nofile, nproc, file_size, core"
 	rec=$(rec_of mem)
 	is "$(json_get "$rec" exit_code)/$(json_get "$rec" stderr)" "3/alloc failed" \
-		"limits.memory 64M: alloc 512M fails, stderr captured"
+		"limits.address_space 64M: alloc 512M fails, stderr captured"
 fi
 
 rec=$(rec_of to)

@@ -1137,7 +1137,9 @@ TEST(rlimit_cpu_time)
 	CHECK_EQ_INT(art_spec_set_cwd(s, dir), 0);
 	CHECK_EQ_INT(art_spec_set_timeout(s, 15 * SEC), 0); /* a safety net */
 	run1(s, &a);
-	CHECK_END(&a, ART_END_SIGNALED);
+	/* Killed by the kernel for its CPU time, and reported as such. */
+	CHECK_END(&a, ART_END_LIMIT);
+	CHECK_EQ_INT(a.res.limit, ART_LIMIT_CPU_TIME);
 	CHECK(a.res.term_signal == SIGXCPU || a.res.term_signal == SIGKILL);
 	CHECK(a.res.wall_ns < 6 * SEC);
 	/* It really burnt about a second of CPU. */
@@ -1157,7 +1159,8 @@ TEST(rlimit_file_size)
 	CHECK_EQ_INT(art_spec_set_limit(s, ART_LIMIT_CORE, 0), 0);
 	CHECK_EQ_INT(art_spec_set_cwd(s, dir), 0);
 	run1(s, &a);
-	CHECK_END(&a, ART_END_SIGNALED);
+	CHECK_END(&a, ART_END_LIMIT);
+	CHECK_EQ_INT(a.res.limit, ART_LIMIT_FILE_SIZE);
 	CHECK_EQ_INT(a.res.term_signal, SIGXFSZ);
 	struct stat st;
 	CHECK_EQ_INT(stat(big, &st), 0);

@@ -86,7 +86,7 @@ TEST(full_spec)
 	CHECK_EQ_INT(s->stdin_mode, ART_STDIN_BYTES);
 	CHECK_EQ_INT(s->timeout_ns, 30 * SEC);
 	CHECK_EQ_INT(s->grace_ns, SEC);
-	CHECK_EQ_INT(s->limits[ART_LIMIT_ADDRESS_SPACE], 512 << 20);
+	CHECK_EQ_INT(s->limits[ART_LIMIT_MEMORY], 512 << 20);
 	CHECK_EQ_INT(s->limits[ART_LIMIT_NOFILE], 64);
 	CHECK_EQ_INT(s->out[0].cap, 1024);
 	CHECK_EQ_INT(s->out[1].mode, ART_OUTPUT_DISCARD);
@@ -117,7 +117,7 @@ TEST(unknown_field)
 TEST(reserved_fields_are_rejected)
 {
 	static const char *const names[] = {
-		"priority", "group", "kind", "depends_on", "requests", "sandbox", "restart", "health",
+		"priority", "group", "kind", "depends_on", "requests", "restart", "health",
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char json[128], msg[128];
@@ -510,28 +510,107 @@ static art_spec *limits(const char *obj)
 	return PARSE(json);
 }
 
-TEST(limit_memory_is_address_space)
+TEST(limit_memory_is_the_cgroup_limit)
 {
 	art_spec *s = limits("{\"memory\": \"512M\"}");
-	CHECK_EQ_INT(s->limits_set, 1u << ART_LIMIT_ADDRESS_SPACE);
-	CHECK_EQ_INT(s->limits[ART_LIMIT_ADDRESS_SPACE], 512 << 20);
+	CHECK_EQ_INT(s->limits_set, 1u << ART_LIMIT_MEMORY);
+	CHECK_EQ_INT(s->limits[ART_LIMIT_MEMORY], 512 << 20);
+	/* A cgroup limit makes the task's level "limits" unless one is set. */
+	CHECK_EQ_INT(art_spec_sandbox(s), ART_SANDBOX_LIMITS);
 	art_spec_free(s);
 	s = limits("{\"address_space\": 1073741824}");
 	CHECK_EQ_INT(s->limits_set, 1u << ART_LIMIT_ADDRESS_SPACE);
 	CHECK_EQ_INT(s->limits[ART_LIMIT_ADDRESS_SPACE], 1 << 30);
+	CHECK_EQ_INT(art_spec_sandbox(s), ART_SANDBOX_NONE);
 	art_spec_free(s);
-	s = limits("{\"memory\": \"1.5G\"}");
-	CHECK_EQ_INT(s->limits[ART_LIMIT_ADDRESS_SPACE], 1610612736);
-	art_spec_free(s);
-	s = limits("{\"memory\": 1048576.0}");
-	CHECK_EQ_INT(s->limits[ART_LIMIT_ADDRESS_SPACE], 1 << 20);
+	s = limits("{\"memory\": \"1.5G\", \"address_space\": \"2G\"}");
+	CHECK_EQ_INT(s->limits[ART_LIMIT_MEMORY], 1610612736);
+	CHECK_EQ_INT(s->limits[ART_LIMIT_ADDRESS_SPACE], 2147483648);
 	art_spec_free(s);
 }
 
-TEST(limit_memory_and_address_space_conflict)
+TEST(limit_cgroup_fields)
 {
-	ERR("{\"cmd\": \"x\", \"limits\": {\"memory\": \"1G\", \"address_space\": \"1G\"}}",
-	    "limits: memory and address_space are the same limit; give only one");
+	art_spec *s = limits("{\"cpu\": 1.5, \"pids\": 64, \"cpu_weight\": 50, \"swap\": 0,"
+			     " \"memory_high\": \"100M\", \"io_weight\": 200, \"output\": \"1M\"}");
+	CHECK_EQ_INT(s->limits[ART_LIMIT_CPU], 1500);
+	CHECK_EQ_INT(s->limits[ART_LIMIT_PIDS], 64);
+	CHECK_EQ_INT(s->limits[ART_LIMIT_CPU_WEIGHT], 50);
+	CHECK(s->limits_set & (1u << ART_LIMIT_SWAP));
+	CHECK_EQ_INT(s->limits[ART_LIMIT_MEMORY_HIGH], 100 << 20);
+	CHECK_EQ_INT(s->limits[ART_LIMIT_IO_WEIGHT], 200);
+	CHECK_EQ_INT(s->limits[ART_LIMIT_OUTPUT], 1 << 20);
+	art_spec_free(s);
+	s = limits("{\"cpu\": \"0.25\"}");
+	CHECK_EQ_INT(s->limits[ART_LIMIT_CPU], 250);
+	art_spec_free(s);
+	ERR("{\"cmd\": \"x\", \"limits\": {\"cpu\": 0}}",
+	    "limits.cpu: 0 is not between 0.001 and 1000000 CPUs");
+	ERR("{\"cmd\": \"x\", \"limits\": {\"cpu_weight\": 0}}", "limits.cpu_weight: invalid value");
+}
+
+TEST(sandbox_object)
+{
+	art_spec *s = PARSE("{\"cmd\": \"x\", \"sandbox\": {\"level\": \"sandbox\","
+			    " \"network\": \"host\", \"hostname\": \"box\", \"rootfs\": \"/srv/root\","
+			    " \"binds\": [\"/data:/in\", \"/out:/out:rw\","
+			    " {\"source\": \"/a\", \"target\": \"/b\", \"rw\": true}],"
+			    " \"tmpfs\": [\"/scratch:16M\", {\"target\": \"/t2\"}], \"tmp_size\": \"8M\","
+			    " \"workspace\": {\"base\": \"/repo\", \"changes\": \"list\"},"
+			    " \"seccomp\": {\"profile\": \"strict\", \"allow\": [\"ptrace\"],"
+			    " \"deny\": [\"chdir\"]}, \"allow_userns\": true, \"caps\": [\"net_bind_service\"]}}");
+	const spec_sandbox *sb = &s->sb;
+	CHECK_EQ_INT(art_spec_sandbox(s), ART_SANDBOX_FULL);
+	CHECK(sb->network_host);
+	CHECK_EQ_STR(sb->hostname, "box");
+	CHECK_EQ_STR(sb->rootfs, "/srv/root");
+	CHECK_EQ_INT(sb->n_binds, 3);
+	CHECK_EQ_STR(sb->binds[0].source, "/data");
+	CHECK_EQ_STR(sb->binds[0].target, "/in");
+	CHECK(!sb->binds[0].rw);
+	CHECK(sb->binds[1].rw);
+	CHECK_EQ_STR(sb->binds[2].target, "/b");
+	CHECK(sb->binds[2].rw);
+	CHECK_EQ_INT(sb->n_tmpfs, 2);
+	CHECK_EQ_INT(sb->tmpfs[0].size, 16 << 20);
+	CHECK_EQ_INT(sb->tmp_size, 8 << 20);
+	CHECK_EQ_STR(sb->ws_base, "/repo");
+	CHECK_EQ_INT(sb->ws_changes, ART_WORKSPACE_LIST);
+	CHECK_EQ_STR(sb->seccomp, "strict");
+	CHECK_EQ_STR(sb->sc_allow.v[0], "ptrace");
+	CHECK_EQ_STR(sb->sc_deny.v[0], "chdir");
+	CHECK(sb->allow_userns);
+	CHECK_EQ_INT(sb->keep_caps, 1u << 10);
+	/* The copy the runtime keeps is deep. */
+	art_spec *c = NULL;
+	CHECK(art_spec_clone(s, &c) == 0);
+	art_spec_free(s);
+	CHECK_EQ_STR(c->sb.binds[1].source, "/out");
+	CHECK_EQ_STR(c->sb.tmpfs[1].target, "/t2");
+	CHECK_EQ_STR(c->sb.sc_deny.v[0], "chdir");
+	art_spec_free(c);
+	s = PARSE("{\"cmd\": \"x\", \"sandbox\": \"limits\"}");
+	CHECK_EQ_INT(art_spec_sandbox(s), ART_SANDBOX_LIMITS);
+	art_spec_free(s);
+}
+
+TEST(sandbox_errors)
+{
+	ERR("{\"cmd\": \"x\", \"sandbox\": \"jail\"}",
+	    "sandbox: \"jail\" is not a level (none, limits, sandbox)");
+	ERR("{\"cmd\": \"x\", \"sandbox\": {\"binds\": [\"rel:/x\"]}}",
+	    "sandbox.binds[0]: source and target must be absolute paths");
+	ERR("{\"cmd\": \"x\", \"sandbox\": {\"binds\": [\"/a:/b:rx\"]}}",
+	    "sandbox.binds[0]: \"rx\": the mode is rw or ro");
+	ERR("{\"cmd\": \"x\", \"sandbox\": {\"seccomp\": \"lax\"}}",
+	    "sandbox.seccomp: \"lax\" is not a profile (default, strict, none)");
+	ERR("{\"cmd\": \"x\", \"sandbox\": {\"caps\": [\"fly\"]}}",
+	    "sandbox.caps[0]: \"fly\" is not a capability");
+	ERR("{\"cmd\": \"x\", \"sandbox\": {\"workspace\": {\"base\": \"/r\", \"changes\": \"x\"}}}",
+	    "sandbox.workspace.changes: \"x\" is not one of discard, keep, list");
+	ERR("{\"cmd\": \"x\", \"sandbox\": {\"network\": \"bridge\"}}",
+	    "sandbox.network: \"bridge\" is not none or host");
+	ERR("{\"cmd\": \"x\", \"sandbox\": {\"color\": 1}}", "sandbox.color: unknown field");
 }
 
 TEST(limit_cpu_time_rounds_up_to_seconds)
