@@ -124,7 +124,8 @@ int iso_prepare(art_task *t, art_stage *stage)
 
 int iso_cgroup_fds(art_task *t, int *fds, int max)
 {
-	if (!t->cg)
+	/* v2 sandboxes are cloned straight into their cgroup. */
+	if (!t->cg || (t->result.level == ART_SANDBOX_FULL && cg_task_dir_fd(t->cg) >= 0))
 		return 0;
 	int n = cg_task_procs_fds(t->cg, fds, max);
 	return n;
@@ -190,11 +191,6 @@ static int get_program(art_task *t, const sc_program **prog, art_error *err)
 }
 
 /* ------------------------------------------------------------ spawn */
-
-static void attach_cgroup(void *opaque, pid_t pid)
-{
-	cg_task_attach(opaque, pid);
-}
 
 static const char *workspace_root(art_runtime *rt, char *buf, size_t len)
 {
@@ -272,8 +268,6 @@ int iso_spawn(art_task *t, const spawn_params *base, spawn_failure *fail)
 		.keep_caps = sb->keep_caps,
 		.last_cap = rt->last_cap,
 		.cgroup_dir_fd = t->cg ? cg_task_dir_fd(t->cg) : -1,
-		.attach = t->cg && cg_task_dir_fd(t->cg) < 0 ? attach_cgroup : NULL,
-		.attach_opaque = t->cg,
 		.setup_timeout_ms = SETUP_TIMEOUT_MS,
 	};
 	if (!p.base.cwd)

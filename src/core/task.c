@@ -612,7 +612,7 @@ void task_start(art_task *t)
 		return;
 	}
 	int cg_fds[8];
-	int n_cg = t->result.level == ART_SANDBOX_LIMITS ? iso_cgroup_fds(t, cg_fds, 8) : 0;
+	int n_cg = iso_cgroup_fds(t, cg_fds, 8);
 	if (n_cg < 0) {
 		fail_start(t, -n_cg, ART_STAGE_CGROUP);
 		return;

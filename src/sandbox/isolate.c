@@ -547,6 +547,13 @@ __attribute__((noreturn)) NO_SAN static void child_main(const child_ctx *c)
 		sigaction(sig, &dfl, NULL);
 	}
 
+	/* Into the cgroup first (v1; v2 cloned us into it), before anything
+	 * of ours can fork. Moving ourselves costs far less than being moved
+	 * by the runtime while we run. */
+	for (int i = 0; i < p->base.n_cgroup_fds; i++)
+		if (write(p->base.cgroup_fds[i], "0", 1) < 0)
+			fail_now(c, errno, ART_STAGE_CGROUP, -1);
+
 	char go;
 	ssize_t n;
 	while ((n = read(c->go_fd, &go, 1)) < 0 && errno == EINTR)
@@ -747,8 +754,6 @@ int isolate_spawn(const isolate_params *p, isolate_proc *out, isolate_failure *f
 
 	int r = 0;
 	art_stage stage = ART_STAGE_USERNS;
-	if (p->attach)
-		p->attach(p->attach_opaque, pid);
 	if (p->deny_setgroups)
 		r = write_proc_file(pid, "setgroups", "deny");
 	if (r == 0)

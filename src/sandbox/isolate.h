@@ -72,9 +72,7 @@ typedef struct isolate_params {
 	const sc_program *seccomp; /* NULL: none */
 	uint64_t keep_caps;        /* bit per capability kept */
 	int last_cap;
-	int cgroup_dir_fd;         /* v2: clone into it; -1: none */
-	void (*attach)(void *opaque, pid_t pid); /* v1: called before the child goes on */
-	void *attach_opaque;
+	int cgroup_dir_fd;         /* v2: clone into it; -1: none (v1: base.cgroup_fds) */
 	int64_t setup_timeout_ms;  /* how long the runtime waits for "started" */
 } isolate_params;
 

@@ -164,6 +164,13 @@ static json_t *labels_json(const art_spec *spec)
 	return steal_ptr(&l);
 }
 
+/* Exited, or hit a limit and exited on its own (a refused fork). */
+static bool has_exit_code(const art_result *r)
+{
+	return r->end == ART_END_EXITED ||
+	       (r->end == ART_END_LIMIT && r->term_signal == 0 && r->exit_code >= 0);
+}
+
 /* What the sandbox and the cgroup add; only what applies is written. */
 static int isolation_json(json_t *o, const art_result *r)
 {
@@ -246,7 +253,7 @@ int art_result_to_json(const art_spec *spec, const art_result *r, unsigned attem
 	ok = json_object_set_new(o, "id", cstring_json(id)) == 0 &&
 	     json_object_set_new(o, "status", json_string(art_end_name(r->end))) == 0 &&
 	     json_object_set_new(o, "ok", json_boolean(art_result_ok(r))) == 0 &&
-	     json_object_set_new(o, "exit_code", r->end == ART_END_EXITED ?
+	     json_object_set_new(o, "exit_code", has_exit_code(r) ?
 				 json_integer(r->exit_code) : json_null()) == 0 &&
 	     json_object_set_new(o, "signal", signal_json(r->term_signal)) == 0 &&
 	     json_object_set_new(o, "exit_status", json_integer(art_result_exit_status(r))) == 0 &&
