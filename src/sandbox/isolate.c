@@ -591,6 +591,11 @@ __attribute__((noreturn)) NO_SAN static void child_main(const child_ctx *c)
 		sigaction(forwarded[i], &sa, NULL);
 	}
 
+	/* The init keeps every capability of the namespace while it sets up.
+	 * Not dumpable: the task (same uid) can never ptrace it or read its
+	 * /proc entries; the task itself becomes dumpable again at exec. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail_now(c, errno, ART_STAGE_PRCTL, -1);
 	int started[2];
 	if (pipe2(started, O_CLOEXEC) < 0)
 		fail_now(c, errno, ART_STAGE_CLONE, -1);
@@ -602,18 +607,26 @@ __attribute__((noreturn)) NO_SAN static void child_main(const child_ctx *c)
 		task_main(c, started[1]);
 	}
 	close(started[1]);
+
+	/* Keep nothing of the host's, and no capability: from here the init
+	 * only reaps, forwards signals and reports. */
+	int keep_lo = MIN(c->report_fd, started[0]), keep_hi = MAX(c->report_fd, started[0]);
+	if (keep_lo > 0)
+		syscall(SYS_close_range, 0, keep_lo - 1, 0);
+	if (keep_hi > keep_lo + 1)
+		syscall(SYS_close_range, keep_lo + 1, keep_hi - 1, 0);
+	syscall(SYS_close_range, keep_hi + 1, ~0U, 0);
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct no_caps[2];
+	memset(no_caps, 0, sizeof(no_caps));
+	syscall(SYS_capset, &hdr, no_caps);
+
 	/* EOF: the task exec'd (the write end was close-on-exec) or died; a
 	 * failure was reported by the task itself. */
 	char byte;
 	while (read(started[0], &byte, 1) < 0 && errno == EINTR)
 		;
 	close(started[0]);
-
-	/* Keep nothing of the host's: only the report socket. */
-	int keep = c->report_fd;
-	if (keep > 0)
-		syscall(SYS_close_range, 0, keep - 1, 0);
-	syscall(SYS_close_range, keep + 1, ~0U, 0);
 
 	sigset_t set;
 	sigemptyset(&set);
