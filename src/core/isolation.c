@@ -251,6 +251,7 @@ int iso_spawn(art_task *t, const spawn_params *base, spawn_failure *fail)
 		vc.ws_upper = t->ws.upper;
 		vc.ws_work = t->ws.work;
 		vc.ws_target = sb->ws_target ? sb->ws_target : "/workspace";
+		vc.ws_idmap = geteuid() == 0 && rt->sandbox_uid != 0;
 	}
 	_cleanup_(view_plan_free) view_plan plan = { 0 };
 	r = view_plan_build(&vc, &plan, &err);

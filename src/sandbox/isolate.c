@@ -105,6 +105,31 @@ NO_SAN static int send_fd(int sock, int fd)
 	return 0;
 }
 
+NO_SAN static int recv_fd_msg(int fd, isolate_msg *m, int *passed_fd)
+{
+	struct iovec iov = { m, sizeof(*m) };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	ssize_t n;
+	while ((n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -EPIPE;
+	if (n != (ssize_t)sizeof(*m))
+		return -EPROTO;
+	*passed_fd = -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(passed_fd, CMSG_DATA(cm), sizeof(int));
+	return 0;
+}
+
 /* ------------------------------------------------------------ small syscalls */
 
 NO_SAN static int sys_open_tree(int dfd, const char *path, unsigned flags)
@@ -214,6 +239,11 @@ NO_SAN static int make_fs(const char *fs, const char *opts, unsigned flags)
 
 NO_SAN static int make_overlay(const mnt_entry *m)
 {
+	/* The idmapped view of the base goes over the base's path in our
+	 * own mount namespace, where overlayfs finds it by name. */
+	if (m->idmap_fd >= 0 &&
+	    sys_move_mount(m->idmap_fd, "", AT_FDCWD, m->source, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return -errno;
 	int fd = sys_fsopen("overlay");
 	if (fd < 0)
 		return -errno;
@@ -561,6 +591,13 @@ __attribute__((noreturn)) NO_SAN static void child_main(const child_ctx *c)
 	if (n != 1)
 		_exit(127); /* the runtime gave up on us */
 	close(c->go_fd);
+	for (size_t i = 0; i < p->n_mounts; i++)
+		if (p->mounts[i].flags & MNT_F_IDMAP) {
+			isolate_msg im;
+			if (recv_fd_msg(c->report_fd, &im, &p->mounts[i].idmap_fd) < 0 ||
+			    p->mounts[i].idmap_fd < 0)
+				fail_now(c, EPROTO, ART_STAGE_MOUNT, (int)i);
+		}
 
 	if (setsid() < 0)
 		fail_now(c, errno, ART_STAGE_SETSID, -1);
@@ -676,28 +713,34 @@ static int write_proc_file(pid_t pid, const char *name, const char *text)
 	return write(fd, text, len) == (ssize_t)len ? 0 : -errno;
 }
 
-static int recv_msg(int fd, isolate_msg *m, int *passed_fd)
+/* The runtime's part of MNT_F_IDMAP: only it (root in the initial user
+ * namespace) may make an idmapped mount of the host's filesystem. The
+ * mount maps through the task's own user namespace. */
+static int send_idmapped(const isolate_params *p, pid_t pid, int sock)
 {
-	struct iovec iov = { m, sizeof(*m) };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	ssize_t n;
-	while ((n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-		;
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -EPIPE;
-	if (n != (ssize_t)sizeof(*m))
-		return -EPROTO;
-	*passed_fd = -1;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(passed_fd, CMSG_DATA(cm), sizeof(int));
+	_cleanup_close_ int userns = -1;
+	for (size_t i = 0; i < p->n_mounts; i++) {
+		const mnt_entry *m = &p->mounts[i];
+		if (!(m->flags & MNT_F_IDMAP))
+			continue;
+		if (userns < 0) {
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+			if ((userns = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+				return -errno;
+		}
+		_cleanup_close_ int tree = sys_open_tree(AT_FDCWD, m->source,
+							 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (tree < 0)
+			return -errno;
+		struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
+		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
+			    sizeof(attr)) < 0)
+			return -errno;
+		int r = send_fd(sock, tree);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
@@ -775,6 +818,8 @@ int isolate_spawn(const isolate_params *p, isolate_proc *out, isolate_failure *f
 		r = write_proc_file(pid, "gid_map", p->gid_map);
 	if (r == 0 && write(go_w, "g", 1) != 1)
 		r = -errno, stage = ART_STAGE_CLONE;
+	if (r == 0)
+		r = send_idmapped(p, pid, ours), stage = ART_STAGE_MOUNT;
 	go_w = safe_close(go_w);
 	if (r < 0) {
 		kill_and_reap(pidfd);
@@ -798,7 +843,7 @@ int isolate_spawn(const isolate_params *p, isolate_proc *out, isolate_failure *f
 		else if (pr < 0)
 			r = -errno;
 		else
-			r = recv_msg(ours, &m, &passed);
+			r = recv_fd_msg(ours, &m, &passed);
 		if (r == 0 && m.kind == ISO_MSG_LISTENER) {
 			safe_close(listener);
 			listener = passed;
@@ -833,7 +878,7 @@ int isolate_read_exit(int report_fd, int *status)
 	for (;;) {
 		isolate_msg m;
 		int passed = -1;
-		int r = recv_msg(report_fd, &m, &passed);
+		int r = recv_fd_msg(report_fd, &m, &passed);
 		safe_close(passed);
 		if (r == -EAGAIN || r == -EPIPE)
 			return -ENODATA;

@@ -48,6 +48,7 @@ typedef enum mnt_kind {
 #define MNT_F_OPTIONAL (1u << 2) /* skip when the source or target is missing */
 #define MNT_F_NOEXEC (1u << 3)
 #define MNT_F_DEV (1u << 4)      /* allow device nodes (the /dev binds); default nodev */
+#define MNT_F_IDMAP (1u << 5)    /* overlay: the lower layer seen through the task's uid map */
 
 typedef struct mnt_entry {
 	mnt_kind kind;
@@ -58,6 +59,7 @@ typedef struct mnt_entry {
 	const char *work;
 	int index;          /* the spec's binds[i] / tmpfs[i], for messages; -1 none */
 	int fd;             /* the init's: a detached mount prepared in phase 1 */
+	int idmap_fd;       /* the init's: MNT_F_IDMAP's lower layer, from the runtime */
 } mnt_entry;
 
 typedef struct isolate_params {

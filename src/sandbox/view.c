@@ -75,7 +75,8 @@ static int add(view_plan *pl, mnt_kind kind, unsigned flags, const char *source,
 		pl->cap = cap;
 	}
 	pl->entries[pl->n++] = (mnt_entry){ .kind = kind, .flags = flags, .source = source,
-					    .target = target, .index = index, .fd = -1 };
+					    .target = target, .index = index, .fd = -1,
+					    .idmap_fd = -1 };
 	return 0;
 }
 
@@ -216,7 +217,7 @@ int view_plan_build(const view_config *cfg, view_plan *out, art_error *err)
 			art_error_set(err, r, "sandbox: out of memory");
 	}
 	if (r == 0 && cfg->ws_target) {
-		r = add(&pl, MNT_OVERLAY, 0, keep(&pl, strdup(cfg->ws_lower)),
+		r = add(&pl, MNT_OVERLAY, cfg->ws_idmap ? MNT_F_IDMAP : 0, keep(&pl, strdup(cfg->ws_lower)),
 			keep(&pl, strdup(cfg->ws_target)), -1);
 		if (r == 0) {
 			mnt_entry *e = &pl.entries[pl.n - 1];

@@ -47,6 +47,10 @@ typedef struct view_config {
 	uint64_t tmp_size; /* 0: the default */
 	/* The workspace overlay, when ws_target is set. */
 	const char *ws_lower, *ws_upper, *ws_work, *ws_target;
+	/* The runtime is root and maps the task's root elsewhere: show the
+	 * base through an idmapped mount, so that files owned by root on the
+	 * host belong to the task's root (and copy-up works). */
+	bool ws_idmap;
 } view_config;
 
 typedef struct view_plan {
