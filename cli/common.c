@@ -112,8 +112,14 @@ void cli_describe_start_failure(const art_spec *spec, const art_result *res, cha
 		}
 	}
 	if (res->start_detail[0]) {
-		snprintf(buf, len, "%s: %s (%s)", res->start_detail, strerror(res->start_errno),
-			 art_stage_name(res->start_stage));
+		/* EOPNOTSUPP: the detail is the whole story (limits that
+		 * cannot be enforced under --require-limits). */
+		if (res->start_errno == EOPNOTSUPP)
+			snprintf(buf, len, "%s (%s)", res->start_detail,
+				 art_stage_name(res->start_stage));
+		else
+			snprintf(buf, len, "%s: %s (%s)", res->start_detail,
+				 strerror(res->start_errno), art_stage_name(res->start_stage));
 		return;
 	}
 	snprintf(buf, len, "%s%s: %s (%s)", prefix, what, strerror(res->start_errno),

@@ -197,7 +197,8 @@ void cli_apply_runtime_opts(const cli_runtime_opts *ro, art_runtime_config *cfg)
 /* Says once per run why limits were not enforced, naming them. */
 void cli_report_unenforced(art_runtime *rt, const art_result *res, bool *said)
 {
-	if (!res->unenforced || *said)
+	/* With --require-limits the task did not run: its failure says why. */
+	if (!res->unenforced || *said || res->end == ART_END_START_FAILED)
 		return;
 	*said = true;
 	char names[256] = "";

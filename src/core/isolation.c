@@ -228,6 +228,7 @@ int iso_spawn(art_task *t, const spawn_params *base, spawn_failure *fail)
 	view_config vc = {
 		.rootfs = sb->rootfs,
 		.tmp_size = sb->tmp_size,
+		.new_net = !sb->network_host,
 		.n_binds = sb->n_binds,
 		.n_tmpfs = sb->n_tmpfs,
 	};

@@ -294,6 +294,9 @@ NO_SAN static int prepare_mount(mnt_entry *m)
 	case MNT_DEVPTS:
 		fd = make_fs("devpts", "newinstance,ptmxmode=0666,mode=0620", m->flags | MNT_F_NOEXEC);
 		break;
+	case MNT_SYSFS:
+		fd = make_fs("sysfs", NULL, m->flags | MNT_F_NOEXEC);
+		break;
 	case MNT_OVERLAY:
 		fd = make_overlay(m);
 		break;

@@ -39,6 +39,7 @@ typedef enum mnt_kind {
 	MNT_TMPFS,    /* a tmpfs; source: options such as "size=64m,mode=1777" */
 	MNT_PROC,     /* a procfs of the task's pid namespace */
 	MNT_DEVPTS,   /* a private devpts instance */
+	MNT_SYSFS,    /* a sysfs of the task's network namespace */
 	MNT_OVERLAY,  /* lower = source, upper, work */
 	MNT_READONLY, /* make the mount at target read-only (after filling it) */
 } mnt_kind;

@@ -154,7 +154,12 @@ static int add_system(view_plan *pl, const view_config *cfg)
 	r = r ?: add(pl, MNT_TMPFS, 0, keep(pl, strdup("mode=0755,size=1m")), "/run", -1);
 	r = r ?: add(pl, MNT_TMPFS, 0, tmpfs_opts(pl, "0700", 0), "/root", -1);
 	r = r ?: add(pl, MNT_TMPFS, 0, tmpfs_opts(pl, "0755", 0), "/home", -1);
-	r = r ?: add(pl, MNT_BIND, MNT_F_RO | MNT_F_OPTIONAL, "/sys", "/sys", -1);
+	/* A sysfs mounted in the task's network namespace lists its own
+	 * interfaces; one of the host's would list the host's. */
+	if (cfg->new_net)
+		r = r ?: add(pl, MNT_SYSFS, MNT_F_RO, NULL, "/sys", -1);
+	else
+		r = r ?: add(pl, MNT_BIND, MNT_F_RO | MNT_F_OPTIONAL, "/sys", "/sys", -1);
 	r = r ?: add(pl, MNT_TMPFS, MNT_F_RO | MNT_F_OPTIONAL, keep(pl, strdup("size=4k")),
 		     "/sys/firmware", -1);
 	return r;

@@ -13,7 +13,9 @@
  *   /tmp         a private tmpfs of tmp_size
  *   /root /home  empty tmpfs (the host's homes are not visible) unless bound
  *   /run         an empty tmpfs (the host's sockets are not reachable)
- *   /sys         the host's, read-only, with /sys/firmware masked
+ *   /sys         read-only: a sysfs of the task's own network namespace
+ *                (the host's interfaces are not listed), or the host's
+ *                when it shares the host's network; /sys/firmware masked
  *
  * then the spec's binds and tmpfs mounts, then the workspace overlay.
  */
@@ -45,6 +47,7 @@ typedef struct view_config {
 	const view_tmpfs *tmpfs;
 	size_t n_tmpfs;
 	uint64_t tmp_size; /* 0: the default */
+	bool new_net;      /* the task has its own network namespace */
 	/* The workspace overlay, when ws_target is set. */
 	const char *ws_lower, *ws_upper, *ws_work, *ws_target;
 	/* The runtime is root and maps the task's root elsewhere: show the
