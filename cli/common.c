@@ -114,7 +114,8 @@ void cli_describe_start_failure(const art_spec *spec, const art_result *res, cha
 	if (res->start_detail[0]) {
 		/* EOPNOTSUPP: the detail is the whole story (limits that
 		 * cannot be enforced under --require-limits). */
-		if (res->start_errno == EOPNOTSUPP)
+		if (res->start_errno == EOPNOTSUPP ||
+		    strstr(res->start_detail, strerror(res->start_errno)))
 			snprintf(buf, len, "%s (%s)", res->start_detail,
 				 art_stage_name(res->start_stage));
 		else

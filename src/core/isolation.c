@@ -110,6 +110,12 @@ int iso_prepare(art_task *t, art_stage *stage)
 	}
 	if (!supported)
 		return 0; /* rlimits only; the result names what was not enforced */
+	/* A memory limit means memory: without a word about swap, a task at
+	 * its limit is OOM-killed rather than swapped out for minutes. */
+	if ((lim.set & CG_LIM_MEMORY) && !(lim.set & CG_LIM_SWAP) && (supported & CG_LIM_SWAP)) {
+		lim.set |= CG_LIM_SWAP;
+		lim.swap_max = 0;
+	}
 	char name[32];
 	snprintf(name, sizeof(name), "task-%llu", (unsigned long long)rt->serial);
 	art_error err;
@@ -321,8 +327,11 @@ static void finish_workspace(art_task *t)
 		return;
 	switch (sb->ws_changes) {
 	case ART_WORKSPACE_KEEP:
+		/* The caller owns the changes now; overlayfs's work directory
+		 * (mode 000 inside) would only stand in the way of removing them. */
+		ws_remove_tree(t->ws.work);
 		t->result.workspace_dir = t->ws.upper;
-		return; /* the caller owns the directory now */
+		return;
 	case ART_WORKSPACE_LIST: {
 		art_error err;
 		if (ws_list_changes(t->ws.upper, sb->ws_base, &t->changes, &t->n_changes, &err) == 0 &&
