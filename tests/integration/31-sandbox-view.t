@@ -32,7 +32,7 @@ cleanup_fixtures() {
 }
 trap 'rc=$?; cleanup_fixtures; (exit $rc); _lib_cleanup' EXIT
 
-SB=(--sandbox sandbox --timeout 20s)
+SB=(--sandbox sandbox --timeout 20s --ro-bind "$PROBE_DIR")
 # sb ARGS... -- CMD...: one sandboxed run, from $T, with the record kept.
 sb() {
 	local here=$PWD
@@ -221,7 +221,7 @@ is "$(ls -A "$T/wsd" 2>/dev/null)" "" "discard: nothing is left under --workspac
 
 # Two tasks on the same base at once: each sees only its own file.
 for who in a b; do
-	printf '{"id":"ws-%s","cmd":["sh","-c","echo %s >%s.txt; sleep 1; ls | tr \\"\\\\n\\" \\" \\""],"timeout":"20s","sandbox":{"level":"sandbox","workspace":{"base":"%s","changes":"list"}}}\n' \
+	printf '{"id":"ws-%s","cmd":["sh","-c","echo %s >%s.txt; sleep 1; ls | tr \\"\\\\n\\" \\" \\""],"timeout":"20s","sandbox":{"level":"sandbox","binds":["'"$PROBE_DIR"'"],"workspace":{"base":"%s","changes":"list"}}}\n' \
 		"$who" "$who" "$who" "$BASE"
 done >"$T/ws2.jsonl"
 artc batch -j 2 --workspace-dir "$T/ws2" "$T/ws2.jsonl"
@@ -269,7 +269,7 @@ is "$ART_RC/$OUT" "7/2" "a shell pipeline runs in the sandbox and its exit statu
 
 # SIGTERM to agentrt run: the task gets it (its trap runs), nothing survives.
 tm=$(new_num_marker)
-(cd "$T" && exec env --default-signal=INT,TERM "$AGENTRT" run --sandbox sandbox --grace 2s --timeout 30s -- \
+(cd "$T" && exec env --default-signal=INT,TERM "$AGENTRT" run --sandbox sandbox --ro-bind "$PROBE_DIR" --grace 2s --timeout 30s -- \
 	sh -c 'trap "echo got-term; exit 143" TERM; sleep "30.$1" & wait' sh "$tm") >"$T/out" 2>"$T/err" &
 bpid=$!
 wait_for 10 sh -c "pgrep -f '^sleep 30.$tm' >/dev/null"

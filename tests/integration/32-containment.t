@@ -33,7 +33,7 @@ float_cmp() {
 }
 
 NORMAL='{"id":"normal","cmd":"sleep 1; echo ok","timeout":"20s"}'
-SBX='"level":"sandbox"'
+SBX='"level":"sandbox","binds":["'"$PROBE_DIR"'"]'
 
 # contain WHO NAME SPEC: runs the bomb SPEC (its id must be "bomb") and the
 # normal task in one batch (-j 3), from $T; BOMB and NRM are their records.
@@ -176,7 +176,7 @@ else
 	who=$TEST_USER
 	cd "$T" || bail_out "cd $T"
 	# The sandbox level works; the cgroup limits are reported unenforced.
-	artc run --json --sandbox sandbox --memory 64M --pids 64 -- "$PROBE" exit 0
+	artc run --json --sandbox sandbox --ro-bind "$PROBE_DIR" --memory 64M --pids 64 -- "$PROBE" exit 0
 	rec=$(json_record)
 	is "$ART_RC/$(json_get "$rec" status)/$(json_get "$rec" sandbox)" "0/exited/sandbox" \
 		"$who: --sandbox sandbox --memory 64M --pids 64 runs (no cgroup)" || diag_outputs 4
@@ -184,7 +184,7 @@ else
 	warn=$(grep -c 'warning: limits not enforced (memory, pids)' "$T/err")
 	is "$warn/$(grep -vc '^{' "$T/err")" "1/1" "$who: one warning line names them" || diag_outputs 4
 
-	artc run --json --require-limits --sandbox sandbox --memory 64M --pids 64 -- "$PROBE" exit 0
+	artc run --json --require-limits --sandbox sandbox --ro-bind "$PROBE_DIR" --memory 64M --pids 64 -- "$PROBE" exit 0
 	rec=$(json_record)
 	is "$ART_RC/$(json_get "$rec" status)/$(json_get "$rec" error.stage)" "125/start_failed/cgroup" \
 		"$who: --require-limits: exit 125, start_failed at stage cgroup"

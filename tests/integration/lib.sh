@@ -21,6 +21,7 @@
 #   skip N REASON            N skipped tests ("ok N # skip REASON")
 #   diag TEXT... / note TEXT... / diag_file FILE [LINES] / diag_outputs
 #   $T                       a private temp dir, removed at exit
+#   $PROBE_DIR               the probe's directory, for --ro-bind into sandboxes
 #   new_marker               prints a unique token to pass as an extra argument
 #   new_num_marker           the same, digits only (sleep 100.MARKER)
 #   survivors MARKER         lists the processes whose cmdline has MARKER
@@ -54,6 +55,9 @@ _root_dir=$(cd "$_lib_dir/../.." && pwd)
 : "${AGENTRT:=$_root_dir/build/agentrt}"
 : "${PROBE:=$_root_dir/build/probe}"
 export AGENTRT PROBE
+# A sandbox sees the host's root read-only but a private /tmp: tests that
+# run the probe inside bind its directory (a checkout may live under /tmp).
+PROBE_DIR=$(cd "$(dirname "$PROBE")" 2>/dev/null && pwd -P || dirname "$PROBE")
 
 # The longest any single agentrt invocation may take before the test kills it
 # and reports a hang (seconds). Tests lower or raise it per call: ART_GUARD=5 art ...
