@@ -229,7 +229,11 @@ banner=$(timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$port"'; head -n1 <&3' 
 kill -0 "$sleeper" 2>/dev/null || bail_out "fixture: the sleeper did not start"
 
 # ---------------------------------------------------------------------------
-SB=(--sandbox sandbox --timeout 20s --bind "$RW" --ro-bind "$RO" --ro-bind "$SUID")
+# The escape program's directory is bound too: a checkout under /tmp is
+# hidden by the sandbox's private /tmp.
+ESCAPE_DIR=$(cd "$(dirname "$ESCAPE")" && pwd -P)
+SB=(--sandbox sandbox --timeout 20s --bind "$RW" --ro-bind "$RO" --ro-bind "$SUID"
+	--ro-bind "$ESCAPE_DIR")
 
 # How the last artc ended: blocked, escaped, seccomp:CALL, signaled:SIG,
 # hung, or other(...).
