@@ -30,6 +30,8 @@ Environment (all optional):
   BENCH_SANDBOX_WARMUP=W        untimed runs per contender and round (10)
   BENCH_SANDBOX_SCRATCH=DIR     where the bases are made (/var/tmp)
   BENCH_SANDBOX_PROFILE=0       skip the strace profile
+  BENCH_SANDBOX_PARTS=0         skip the variants for the breakdown (host
+                                network, no seccomp, bwrap --share-net)
   BENCH_QUIET_WAIT, BENCH_MAX_OTHER, BENCH_RETRIES: as for bench.py
 """
 import argparse
@@ -74,18 +76,20 @@ class Config:
         self.warmup = bench.env_int("BENCH_SANDBOX_WARMUP", 10)
         self.scratch = os.environ.get("BENCH_SANDBOX_SCRATCH", "/var/tmp")
         self.profile = os.environ.get("BENCH_SANDBOX_PROFILE", "1") not in ("", "0")
+        self.parts = os.environ.get("BENCH_SANDBOX_PARTS", "1") not in ("", "0")
         self.quiet_wait = float(os.environ.get("BENCH_QUIET_WAIT", "0" if quick else "10"))
         self.max_other = float(os.environ.get("BENCH_MAX_OTHER", "0.25"))
         self.retries = int(os.environ.get("BENCH_RETRIES", "0" if quick else "3"))
 
 
 class Contender:
-    def __init__(self, key, label, spec, timed, note=""):
+    def __init__(self, key, label, spec, timed, note="", part=False):
         self.key = key      # the name sandbox_start reports
         self.label = label  # the report's name
         self.spec = spec    # lib:LEVEL, lib:ws:BASE or spawn:ARGV
         self.timed = timed  # what the latency covers
         self.note = note
+        self.part = part    # a variant for the breakdown, not a main contender
 
     def arg(self):
         return "%s=%s" % (self.key, self.spec)
@@ -292,6 +296,8 @@ def render(cfg, args, report):
         L.append("| Contender | What it gives | Runs | p50 | p90 | p99 | mean | round p50 min–max | ÷ bwrap (p50) |")
         L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|")
         for c in st["contenders"]:
+            if c.part:
+                continue
             d = s[c.key]
             fail = st["failed"].get(c.key)
             L.append("| %s | %s | %d%s | %s | %s | %s | %s | %s–%s | %s |" % (
@@ -299,7 +305,7 @@ def render(cfg, args, report):
                 ms(d.get("p50")), ms(d.get("p90")), ms(d.get("p99")), ms(d.get("mean")),
                 ms(d.get("round_min")), ms(d.get("round_max")), ratio(d.get("p50"), bw)))
         L.append("")
-        libs = [c for c in st["contenders"] if c.spec.startswith("lib:")]
+        libs = [c for c in st["contenders"] if c.spec.startswith("lib:") and not c.part]
         if libs:
             L.append("Library tasks, median of each phase (from the task's result): *setup* "
                      "is submit to the start of the spawn (the queue, stdio, the cgroup's "
@@ -314,6 +320,38 @@ def render(cfg, args, report):
                 L.append("| %s | %s | %s | %s | %s |" % (
                     c.label, ms(d.get("p50")), ms(d.get("setup")), ms(d.get("run")),
                     ms(d.get("finish"))))
+            L.append("")
+        parts = [c for c in st["contenders"] if c.part]
+        if parts:
+            L.append("Where the time goes: variants measured in the same rounds, with one part "
+                     "left out (public options: `art_spec_set_network_host(spec, 1)`, "
+                     "`art_spec_set_seccomp(spec, \"none\")`; bwrap `--share-net`).")
+            L.append("")
+            L.append("| Variant | Runs | p50 | p99 |")
+            L.append("|---|---:|---:|---:|")
+            for c in parts:
+                d = s[c.key]
+                L.append("| %s | %d | %s | %s |" % (c.label, d["n"], ms(d.get("p50")),
+                                                   ms(d.get("p99"))))
+            L.append("")
+            L.append("| Part (difference of p50s) | Cost |")
+            L.append("|---|---:|")
+            for what, a, b in (
+                    ("agentrt: network namespace (sandbox − hostnet)", "lib-sandbox",
+                     "lib-sandbox-hostnet"),
+                    ("bwrap: network namespace (bwrap − `--share-net`)", "bwrap",
+                     "bwrap-sharenet"),
+                    ("agentrt: seccomp (sandbox − seccomp none)", "lib-sandbox",
+                     "lib-sandbox-noseccomp"),
+                    ("agentrt: a cgroup (level limits − none)", "lib-limits", "lib-none"),
+                    ("agentrt: the rest of the sandbox (hostnet + no seccomp − limits)",
+                     "lib-sandbox-bare", "lib-limits"),
+                    ("the CLI's own cost, sandbox (CLI − library)", "cli-sandbox",
+                     "lib-sandbox"),
+                    ("the CLI's own cost, none (CLI − library)", "cli-none", "lib-none")):
+                pa, pb = s.get(a, {}).get("p50"), s.get(b, {}).get("p50")
+                if pa and pb:
+                    L.append("| %s | %s |" % (what, ms(pa - pb)))
             L.append("")
         L.append("Rounds: other processes used a median of %.0f%% of the CPUs (max %.0f%%), "
                  "steal %.1f%% (max %.1f%%); %d round(s) run again." % rounds_line(st["info"]))
@@ -513,6 +551,18 @@ def main():
                                 "user/pid/mount ns, a new /proc; root stays writable"))
         cs.append(Contender("true", "/bin/true", spawn_spec(["/bin/true"]), "spawn→waitpid",
                             "no isolation: fork+exec+wait alone"))
+        if cfg.parts:
+            cs.append(Contender("lib-sandbox-hostnet", "library, sandbox, host network",
+                                "lib:sandbox,hostnet", "submit→on_exit", part=True))
+            cs.append(Contender("lib-sandbox-noseccomp", "library, sandbox, seccomp none",
+                                "lib:sandbox,seccomp=none", "submit→on_exit", part=True))
+            cs.append(Contender("lib-sandbox-bare", "library, sandbox, host network, seccomp none",
+                                "lib:sandbox,hostnet,seccomp=none", "submit→on_exit",
+                                part=True))
+            if bwrap:
+                cs.append(Contender("bwrap-sharenet", "bwrap --share-net",
+                                    spawn_spec([bwrap, "--unshare-all", "--share-net"] +
+                                               BWRAP_ARGS[1:]), "spawn→waitpid", part=True))
         log("start latency: %d runs x %d contenders in %d rounds" % (
             cfg.runs, len(cs), cfg.rounds))
         samples, info = run_rounds(cfg, tool, cs, cfg.runs, tmpdir, "start")

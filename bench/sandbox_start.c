@@ -17,6 +17,10 @@
  *   NAME=lib:ws:BASE   the same at level sandbox, with a copy-on-write
  *                      workspace of directory BASE (art_spec_set_workspace,
  *                      target /workspace, changes discarded).
+ *   NAME=lib:sandbox,OPT,...  level sandbox with options, for breaking the
+ *                      cost down: "hostnet" (art_spec_set_network_host: no
+ *                      network namespace), "seccomp=PROFILE"
+ *                      (art_spec_set_seccomp: none, default, strict).
  *   NAME=spawn:ARGV    a command, ARGV split on spaces (no quoting):
  *                      posix_spawn (glibc: a vfork-style clone + execve)
  *                      with stdin, stdout and stderr on /dev/null, then
@@ -68,6 +72,8 @@ typedef struct contender {
 	enum kind kind;
 	art_sandbox_level level;
 	const char *ws_base;
+	int hostnet;
+	const char *seccomp;
 	char **argv; /* K_SPAWN */
 	art_spec *spec;
 	int64_t *lat, *setup, *run, *finish; /* samples, ns */
@@ -150,6 +156,10 @@ static int make_spec(contender *c)
 		r = art_spec_set_sandbox(s, c->level);
 	if (r == 0 && c->ws_base)
 		r = art_spec_set_workspace(s, c->ws_base, NULL, ART_WORKSPACE_DISCARD);
+	if (r == 0 && c->hostnet)
+		r = art_spec_set_network_host(s, 1);
+	if (r == 0 && c->seccomp)
+		r = art_spec_set_seccomp(s, c->seccomp);
 	if (r < 0) {
 		fprintf(stderr, "sandbox_start: %s: spec: %s\n", c->name, strerror(-r));
 		art_spec_free(s);
@@ -310,6 +320,12 @@ static void report(const contender *c, int rounds)
 			printf(",\"workspace\":");
 			json_str(c->ws_base);
 		}
+		if (c->hostnet)
+			printf(",\"network\":\"host\"");
+		if (c->seccomp) {
+			printf(",\"seccomp\":");
+			json_str(c->seccomp);
+		}
 	} else {
 		printf(",\"argv\":[");
 		for (char **a = c->argv; *a; a++) {
@@ -358,7 +374,18 @@ static void parse_contender(const char *arg, contender *c)
 			c->level = ART_SANDBOX_LIMITS;
 		else if (!strcmp(l, "sandbox"))
 			c->level = ART_SANDBOX_FULL;
-		else if (!strncmp(l, "ws:", 3) && l[3]) {
+		else if (!strncmp(l, "sandbox,", 8)) {
+			c->level = ART_SANDBOX_FULL;
+			char *opts = strdup(l + 8);
+			for (char *o = strtok(opts, ","); o; o = strtok(NULL, ",")) {
+				if (!strcmp(o, "hostnet"))
+					c->hostnet = 1;
+				else if (!strncmp(o, "seccomp=", 8) && o[8])
+					c->seccomp = o + 8;
+				else
+					goto bad;
+			}
+		} else if (!strncmp(l, "ws:", 3) && l[3]) {
 			c->level = ART_SANDBOX_FULL;
 			c->ws_base = l + 3;
 		} else
@@ -386,7 +413,8 @@ static void parse_contender(const char *arg, contender *c)
 bad:
 	fprintf(stderr,
 		"sandbox_start: \"%s\": a contender is NAME=lib:none|limits|sandbox, "
-		"NAME=lib:ws:BASE or NAME=spawn:ARGV\n",
+		"NAME=lib:sandbox,hostnet,seccomp=PROFILE, NAME=lib:ws:BASE or "
+		"NAME=spawn:ARGV\n",
 		arg);
 	exit(2);
 }
