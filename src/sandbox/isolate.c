@@ -408,8 +408,10 @@ NO_SAN static int place_mount(int root, mnt_entry *m)
 		if (m->fd < 0)
 			return 0; /* optional and missing */
 		tfd = open_target(root, m->target, m->flags & MNT_F_FILE, true);
-		if (tfd < 0 && (m->flags & MNT_F_OPTIONAL))
+		if (tfd < 0 && (m->flags & MNT_F_OPTIONAL)) {
+			m->fd = safe_close(m->fd); /* nothing to mask here */
 			return 0;
+		}
 		if (tfd < 0)
 			return tfd;
 		r = sys_move_mount(m->fd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
