@@ -133,8 +133,7 @@ int iso_cgroup_fds(art_task *t, int *fds, int max)
 	/* v2 sandboxes are cloned straight into their cgroup. */
 	if (!t->cg || (t->result.level == ART_SANDBOX_FULL && cg_task_dir_fd(t->cg) >= 0))
 		return 0;
-	int n = cg_task_procs_fds(t->cg, fds, max);
-	return n;
+	return cg_task_procs_fds(t->cg, fds, max);
 }
 
 /* ------------------------------------------------------------ seccomp */

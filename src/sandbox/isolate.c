@@ -83,9 +83,10 @@ __attribute__((noreturn)) NO_SAN static void fail_now(const child_ctx *c, int er
 	_exit(127);
 }
 
-NO_SAN static int send_fd(int sock, int fd)
+/* A message that carries a descriptor (SCM_RIGHTS). */
+NO_SAN static int send_fd(int sock, isolate_msg_kind kind, int fd)
 {
-	isolate_msg m = { .kind = ISO_MSG_LISTENER };
+	isolate_msg m = { .kind = kind };
 	struct iovec iov = { &m, sizeof(m) };
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -487,7 +488,9 @@ NO_SAN static void drop_caps(const child_ctx *c)
 			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
 }
 
-__attribute__((noreturn)) NO_SAN static void task_main(const child_ctx *c, int started_fd)
+/* The task's "started" pipe end is close-on-exec: exec, or the _exit of a
+ * failure, closes it and tells the init. */
+__attribute__((noreturn)) NO_SAN static void task_main(const child_ctx *c)
 {
 	const isolate_params *p = c->p;
 	const spawn_params *b = &p->base;
@@ -512,7 +515,7 @@ __attribute__((noreturn)) NO_SAN static void task_main(const child_ctx *c, int s
 				       SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 		if (lfd < 0)
 			fail_now(c, errno, ART_STAGE_SECCOMP, -1);
-		int r = send_fd(c->report_fd, lfd);
+		int r = send_fd(c->report_fd, ISO_MSG_LISTENER, lfd);
 		close(lfd);
 		if (r < 0)
 			fail_now(c, -r, ART_STAGE_SECCOMP, -1);
@@ -521,7 +524,6 @@ __attribute__((noreturn)) NO_SAN static void task_main(const child_ctx *c, int s
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
-	(void)started_fd; /* closed by exec, or by the _exit below */
 	fail_now(c, os_exec_candidates(b), ART_STAGE_EXEC, -1);
 }
 
@@ -600,7 +602,7 @@ __attribute__((noreturn)) NO_SAN static void child_main(const child_ctx *c)
 		if (p->mounts[i].flags & MNT_F_IDMAP) {
 			isolate_msg im;
 			if (recv_fd_msg(c->report_fd, &im, &p->mounts[i].idmap_fd) < 0 ||
-			    p->mounts[i].idmap_fd < 0)
+			    im.kind != ISO_MSG_IDMAP || p->mounts[i].idmap_fd < 0)
 				fail_now(c, EPROTO, ART_STAGE_MOUNT, (int)i);
 		}
 
@@ -646,7 +648,7 @@ __attribute__((noreturn)) NO_SAN static void child_main(const child_ctx *c)
 		fail_now(c, errno, ART_STAGE_CLONE, -1);
 	if (task == 0) {
 		close(started[0]);
-		task_main(c, started[1]);
+		task_main(c);
 	}
 	close(started[1]);
 
@@ -742,7 +744,7 @@ static int send_idmapped(const isolate_params *p, pid_t pid, int sock)
 		if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
 			    sizeof(attr)) < 0)
 			return -errno;
-		int r = send_fd(sock, tree);
+		int r = send_fd(sock, ISO_MSG_IDMAP, tree);
 		if (r < 0)
 			return r;
 	}

@@ -85,6 +85,7 @@ typedef enum isolate_msg_kind {
 	ISO_MSG_FAILED,      /* err, stage, index */
 	ISO_MSG_EXITED,      /* status: the task's wait status */
 	ISO_MSG_LISTENER,    /* the seccomp listener comes with it */
+	ISO_MSG_IDMAP,       /* runtime to init: an idmapped mount (MNT_F_IDMAP) */
 } isolate_msg_kind;
 
 typedef struct isolate_msg {
