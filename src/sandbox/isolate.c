@@ -2,8 +2,12 @@
 /*
  * The sandboxed start (see isolate.h). Security reasoning, in order:
  *
- *  - Namespaces come from clone3 itself, so the child never exists in the
- *    host's pid namespace as a process that could be signalled by others.
+ *  - The user and pid namespaces come from clone3 itself, so the child
+ *    never exists in the host's pid namespace as a process that could be
+ *    signalled by others. The others (mount, ipc, uts, net, cgroup) are
+ *    unshared by the init before it runs anything else: the network
+ *    namespace alone costs about a millisecond, which is then spent in the
+ *    child, not on the runtime's loop thread.
  *  - The child waits for a "go" byte: by then the runtime has written the
  *    uid/gid maps (an unprivileged child cannot map anything but its own
  *    id, a root runtime maps root inside to an unprivileged id outside so
@@ -40,6 +44,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -63,8 +68,9 @@ static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGU
 
 typedef struct child_ctx {
 	const isolate_params *p;
-	int report_fd; /* the init's end of the message socket */
-	int go_fd;     /* read end of the "go" pipe */
+	spawn_params task; /* what the task runs: p->base, or a launch message's */
+	int report_fd;     /* the init's end of the message socket */
+	int go_fd;         /* read end of the "go" pipe */
 } child_ctx;
 
 /* ------------------------------------------------------------ messages */
@@ -128,6 +134,114 @@ NO_SAN static int recv_fd_msg(int fd, isolate_msg *m, int *passed_fd)
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
 			memcpy(passed_fd, CMSG_DATA(cm), sizeof(int));
+	return 0;
+}
+
+/* A launch message (deferred sandboxes): an isolate_msg, a launch_hdr, the
+ * rlimits, then NUL-terminated strings: exec paths, argv, envp, cwd (empty:
+ * none). The task's stdio comes as SCM_RIGHTS, in order, for each stdio
+ * slot whose stdio_fd is set. */
+typedef struct launch_hdr {
+	uint32_t n_paths, n_argv, n_envp, n_rlimits;
+	uint32_t stdio_passed; /* bit i: slot i's descriptor is among those passed */
+	uint32_t strings_len;
+} launch_hdr;
+
+/* Into a fresh mapping: the init may not allocate, and the task inherits
+ * the mapping when it is forked. */
+NO_SAN static void *map_anon(size_t len)
+{
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+/* Points `out[0..n)` at the next n strings of [*pos, end); NULL-terminated. */
+NO_SAN static int take_strings(const char **pos, const char *end, uint32_t n, char **out)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		const char *s = *pos;
+		while (*pos < end && **pos)
+			(*pos)++;
+		if (*pos >= end)
+			return -EPROTO;
+		(*pos)++;
+		out[i] = (char *)s;
+	}
+	out[n] = NULL;
+	return 0;
+}
+
+/* Blocks until the runtime sends the task to run, and fills c->task with
+ * it. EOF means the runtime no longer wants this sandbox. */
+NO_SAN static int receive_launch(child_ctx *c)
+{
+	char *buf = map_anon(ISOLATE_LAUNCH_MAX);
+	if (!buf)
+		return -ENOMEM;
+	struct iovec iov = { buf, ISOLATE_LAUNCH_MAX };
+	union {
+		char cbuf[CMSG_SPACE(3 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.cbuf,
+			     .msg_controllen = sizeof(u.cbuf) };
+	ssize_t n;
+	while ((n = recvmsg(c->report_fd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
+		_exit(0);
+	int fds[3] = { -1, -1, -1 }, n_fds = 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+			n_fds = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			if (n_fds > 3)
+				n_fds = 3;
+			memcpy(fds, CMSG_DATA(cm), (size_t)n_fds * sizeof(int));
+		}
+	const isolate_msg *m = (const isolate_msg *)buf;
+	const launch_hdr *h = (const launch_hdr *)(buf + sizeof(*m));
+	size_t fixed = sizeof(*m) + sizeof(*h);
+	if ((size_t)n < fixed || m->kind != ISO_MSG_LAUNCH || h->n_rlimits > 16 ||
+	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+		return -EPROTO;
+	const spawn_rlimit *rl = (const spawn_rlimit *)(buf + fixed);
+	const char *pos = (const char *)(rl + h->n_rlimits), *end = buf + n;
+	if (pos > end || (size_t)(end - pos) != h->strings_len)
+		return -EPROTO;
+	size_t n_ptrs = (size_t)h->n_paths + h->n_argv + h->n_envp + 4;
+	char **ptrs = map_anon(n_ptrs * sizeof(char *));
+	if (!ptrs)
+		return -ENOMEM;
+	char **paths = ptrs, **argv = paths + h->n_paths + 1, **envp = argv + h->n_argv + 1;
+	char **cwd = envp + h->n_envp + 1;
+	if (take_strings(&pos, end, h->n_paths, paths) < 0 ||
+	    take_strings(&pos, end, h->n_argv, argv) < 0 ||
+	    take_strings(&pos, end, h->n_envp, envp) < 0 || take_strings(&pos, end, 1, cwd) < 0)
+		return -EPROTO;
+
+	spawn_params *t = &c->task;
+	t->exec_paths = (const char *const *)paths;
+	t->argv = argv;
+	t->envp = envp;
+	t->cwd = cwd[0][0] ? cwd[0] : NULL;
+	t->rlimits = rl;
+	t->n_rlimits = h->n_rlimits;
+	for (int i = 0, next = 0; i < 3; i++) {
+		t->stdio[i] = -1;
+		if (!(h->stdio_passed & (1u << i)))
+			continue;
+		if (next >= n_fds)
+			return -EPROTO;
+		int fd = fds[next++];
+		/* Above the slots, so placing one cannot clobber another. */
+		if (fd < 3) {
+			int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+			if (moved < 0)
+				return -errno;
+			fd = moved;
+		}
+		t->stdio[i] = fd;
+	}
 	return 0;
 }
 
@@ -493,7 +607,7 @@ NO_SAN static void drop_caps(const child_ctx *c)
 __attribute__((noreturn)) NO_SAN static void task_main(const child_ctx *c)
 {
 	const isolate_params *p = c->p;
-	const spawn_params *b = &p->base;
+	const spawn_params *b = &c->task;
 	/* A session of its own: the init forwards signals to its group. */
 	if (setsid() < 0)
 		fail_now(c, errno, ART_STAGE_SETSID, -1);
@@ -569,7 +683,7 @@ __attribute__((noreturn)) NO_SAN static void init_loop(const child_ctx *c, pid_t
 	}
 }
 
-__attribute__((noreturn)) NO_SAN static void child_main(const child_ctx *c)
+__attribute__((noreturn)) NO_SAN static void child_main(child_ctx *c)
 {
 	const isolate_params *p = c->p;
 
@@ -608,8 +722,12 @@ __attribute__((noreturn)) NO_SAN static void child_main(const child_ctx *c)
 
 	if (setsid() < 0)
 		fail_now(c, errno, ART_STAGE_SETSID, -1);
-	/* In the cgroup now: make it the root of the task's cgroup view. */
-	if (unshare(CLONE_NEWCGROUP) < 0)
+	/* In the cgroup now, which becomes the root of the task's cgroup view.
+	 * Owned by our user namespace, as if clone3 had made them. */
+	int ns = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+	if (p->new_net)
+		ns |= CLONE_NEWNET;
+	if (unshare(ns) < 0)
 		fail_now(c, errno, ART_STAGE_NAMESPACE, -1);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 		fail_now(c, errno, ART_STAGE_USERNS, -1);
@@ -640,6 +758,13 @@ __attribute__((noreturn)) NO_SAN static void child_main(const child_ctx *c)
 	 * /proc entries; the task itself becomes dumpable again at exec. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fail_now(c, errno, ART_STAGE_PRCTL, -1);
+	if (p->deferred) {
+		isolate_msg ready = { .kind = ISO_MSG_READY };
+		send_msg(c->report_fd, &ready);
+		int r = receive_launch(c);
+		if (r < 0)
+			fail_now(c, -r, ART_STAGE_SANDBOX, -1);
+	}
 	int started[2];
 	if (pipe2(started, O_CLOEXEC) < 0)
 		fail_now(c, errno, ART_STAGE_CLONE, -1);
@@ -770,7 +895,8 @@ static void kill_and_reap(int pidfd)
 	pidfd_reap(pidfd, NULL, NULL);
 }
 
-int isolate_spawn(const isolate_params *p, isolate_proc *out, isolate_failure *fail)
+/* Clones the init and lets it go: it sets up on its own from there. */
+static int isolate_clone(const isolate_params *p, isolate_proc *out, isolate_failure *fail)
 {
 	int sp[2], go[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
@@ -784,13 +910,9 @@ int isolate_spawn(const isolate_params *p, isolate_proc *out, isolate_failure *f
 	}
 	_cleanup_close_ int go_r = go[0], go_w = go[1];
 
-	uint64_t flags = CLONE_PIDFD | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC |
-			 CLONE_NEWUTS;
-	if (p->new_net)
-		flags |= CLONE_NEWNET;
 	int pidfd = -1;
 	struct clone_args args = {
-		.flags = flags,
+		.flags = CLONE_PIDFD | CLONE_NEWUSER | CLONE_NEWPID,
 		.pidfd = (uint64_t)(uintptr_t)&pidfd,
 		.exit_signal = SIGCHLD,
 	};
@@ -798,7 +920,7 @@ int isolate_spawn(const isolate_params *p, isolate_proc *out, isolate_failure *f
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)p->cgroup_dir_fd;
 	}
-	child_ctx ctx = { .p = p, .report_fd = theirs, .go_fd = go_r };
+	child_ctx ctx = { .p = p, .task = p->base, .report_fd = theirs, .go_fd = go_r };
 
 	sigset_t all, old;
 	sigfillset(&all);
@@ -827,57 +949,205 @@ int isolate_spawn(const isolate_params *p, isolate_proc *out, isolate_failure *f
 		r = -errno, stage = ART_STAGE_CLONE;
 	if (r == 0)
 		r = send_idmapped(p, pid, ours), stage = ART_STAGE_MOUNT;
-	go_w = safe_close(go_w);
 	if (r < 0) {
 		kill_and_reap(pidfd);
 		safe_close(pidfd);
 		set_fail(fail, p, -r, stage, -1);
 		return r;
 	}
+	fd_set_nonblock(ours, 1);
+	*out = (isolate_proc){ .pid = pid, .pidfd = pidfd, .report_fd = take_fd(&ours),
+			       .listener_fd = -1 };
+	return 0;
+}
 
-	int listener = -1;
+void isolate_abort(isolate_proc *proc)
+{
+	if (proc->pidfd >= 0)
+		kill_and_reap(proc->pidfd);
+	proc->pidfd = safe_close(proc->pidfd);
+	proc->report_fd = safe_close(proc->report_fd);
+	proc->listener_fd = safe_close(proc->listener_fd);
+}
+
+/* One message from the init; -EAGAIN when none is waiting. A failure is
+ * turned into *fail and -errno. */
+static int next_msg(const isolate_params *p, isolate_proc *proc, isolate_msg *m,
+		    isolate_failure *fail)
+{
+	int passed = -1;
+	int r = recv_fd_msg(proc->report_fd, m, &passed);
+	if (r == -EAGAIN)
+		return r;
+	if (r == 0 && m->kind == ISO_MSG_LISTENER) {
+		safe_close(proc->listener_fd);
+		proc->listener_fd = passed;
+		return 0;
+	}
+	safe_close(passed);
+	if (r == 0 && (m->kind == ISO_MSG_STARTED || m->kind == ISO_MSG_READY))
+		return 0;
+	if (r == 0 && m->kind == ISO_MSG_FAILED)
+		set_fail(fail, p, m->err, (art_stage)m->stage, m->index);
+	else if (r == 0 && m->kind == ISO_MSG_EXITED)
+		set_fail(fail, p, ECHILD, ART_STAGE_EXEC, -1); /* died before exec, by a signal */
+	else
+		set_fail(fail, p, r == -EPIPE ? ECHILD : (r < 0 ? -r : EPROTO), ART_STAGE_CLONE, -1);
+	return -fail->err;
+}
+
+/* Waits for message `want` (STARTED or READY), taking the listener on the
+ * way. On failure the init is killed and everything closed. */
+static int wait_for(const isolate_params *p, isolate_proc *proc, isolate_msg_kind want,
+		    isolate_failure *fail)
+{
 	int64_t deadline = mono_ns() + p->setup_timeout_ms * INT64_C(1000000);
 	for (;;) {
+		isolate_msg m;
+		int r = next_msg(p, proc, &m, fail);
+		if (r == 0 && (isolate_msg_kind)m.kind == want)
+			return 0;
+		if (r == 0)
+			continue;
+		if (r != -EAGAIN) {
+			isolate_abort(proc);
+			return r;
+		}
 		int64_t left_ms = (deadline - mono_ns()) / 1000000;
-		struct pollfd pfd = { ours, POLLIN, 0 };
+		struct pollfd pfd = { proc->report_fd, POLLIN, 0 };
 		int pr = left_ms > 0 ? poll(&pfd, 1, (int)MIN(left_ms, INT32_MAX)) : 0;
 		if (pr < 0 && errno == EINTR)
 			continue;
-		isolate_msg m;
-		int passed = -1;
-		if (pr == 0)
-			r = -ETIMEDOUT;
-		else if (pr < 0)
-			r = -errno;
-		else
-			r = recv_fd_msg(ours, &m, &passed);
-		if (r == 0 && m.kind == ISO_MSG_LISTENER) {
-			safe_close(listener);
-			listener = passed;
-			continue;
+		if (pr <= 0) {
+			set_fail(fail, p, pr == 0 ? ETIMEDOUT : errno, ART_STAGE_CLONE, -1);
+			isolate_abort(proc);
+			return -fail->err;
 		}
-		safe_close(passed);
-		if (r == 0 && m.kind == ISO_MSG_STARTED)
-			break;
-		safe_close(listener);
-		kill_and_reap(pidfd);
-		safe_close(pidfd);
-		if (r == 0 && m.kind == ISO_MSG_FAILED) {
-			set_fail(fail, p, m.err, (art_stage)m.stage, m.index);
-		} else if (r == 0 && m.kind == ISO_MSG_EXITED) {
-			/* Died before exec without a report: a signal. */
-			set_fail(fail, p, ECHILD, ART_STAGE_EXEC, -1);
-		} else {
-			set_fail(fail, p, r == -EPIPE ? ECHILD : -r, ART_STAGE_CLONE, -1);
+	}
+}
+
+int isolate_spawn(const isolate_params *p, isolate_proc *out, isolate_failure *fail)
+{
+	isolate_proc proc;
+	int r = isolate_clone(p, &proc, fail);
+	if (r == 0)
+		r = wait_for(p, &proc, ISO_MSG_STARTED, fail);
+	if (r == 0)
+		*out = proc;
+	return r;
+}
+
+int isolate_prepare(const isolate_params *p, isolate_proc *out, isolate_failure *fail)
+{
+	return isolate_clone(p, out, fail);
+}
+
+int isolate_poll_ready(const isolate_params *p, isolate_proc *proc, isolate_failure *fail)
+{
+	isolate_msg m;
+	for (;;) {
+		int r = next_msg(p, proc, &m, fail);
+		if (r == -EAGAIN)
+			return 0;
+		if (r < 0)
+			return r;
+		if (m.kind == ISO_MSG_READY)
+			return 1;
+	}
+}
+
+int isolate_wait_ready(const isolate_params *p, isolate_proc *proc, isolate_failure *fail)
+{
+	return wait_for(p, proc, ISO_MSG_READY, fail);
+}
+
+/* Appends s and its NUL; false when it does not fit. */
+static bool put_str(char *buf, size_t cap, size_t *len, const char *s)
+{
+	size_t n = strlen(s) + 1;
+	if (n > cap - *len)
+		return false;
+	memcpy(buf + *len, s, n);
+	*len += n;
+	return true;
+}
+
+static size_t count_strv(const char *const *v)
+{
+	size_t n = 0;
+	while (v && v[n])
+		n++;
+	return n;
+}
+
+int isolate_launch(const isolate_params *p, isolate_proc *proc, const spawn_params *task,
+		   isolate_failure *fail)
+{
+	_cleanup_free_ char *buf = malloc(ISOLATE_LAUNCH_MAX);
+	if (!buf) {
+		set_fail(fail, p, ENOMEM, ART_STAGE_PREPARE, -1);
+		return -ENOMEM;
+	}
+	isolate_msg m = { .kind = ISO_MSG_LAUNCH };
+	launch_hdr h = {
+		.n_paths = (uint32_t)count_strv(task->exec_paths),
+		.n_argv = (uint32_t)count_strv((const char *const *)task->argv),
+		.n_envp = (uint32_t)count_strv((const char *const *)task->envp),
+		.n_rlimits = (uint32_t)task->n_rlimits,
+	};
+	size_t len = sizeof(m) + sizeof(h) + task->n_rlimits * sizeof(spawn_rlimit);
+	bool fits = task->n_rlimits <= 16 && len <= ISOLATE_LAUNCH_MAX;
+	size_t strings = len;
+	for (uint32_t i = 0; fits && i < h.n_paths; i++)
+		fits = put_str(buf, ISOLATE_LAUNCH_MAX, &len, task->exec_paths[i]);
+	for (uint32_t i = 0; fits && i < h.n_argv; i++)
+		fits = put_str(buf, ISOLATE_LAUNCH_MAX, &len, task->argv[i]);
+	for (uint32_t i = 0; fits && i < h.n_envp; i++)
+		fits = put_str(buf, ISOLATE_LAUNCH_MAX, &len, task->envp[i]);
+	if (fits)
+		fits = put_str(buf, ISOLATE_LAUNCH_MAX, &len, task->cwd ? task->cwd : "");
+	if (!fits) {
+		set_fail(fail, p, E2BIG, ART_STAGE_PREPARE, -1);
+		return -E2BIG; /* the sandbox stays usable: nothing was sent */
+	}
+	h.strings_len = (uint32_t)(len - strings);
+	int fds[3], n_fds = 0;
+	for (int i = 0; i < 3; i++)
+		if (task->stdio[i] >= 0) {
+			h.stdio_passed |= 1u << i;
+			fds[n_fds++] = task->stdio[i];
 		}
+	memcpy(buf, &m, sizeof(m));
+	memcpy(buf + sizeof(m), &h, sizeof(h));
+	if (task->n_rlimits)
+		memcpy(buf + sizeof(m) + sizeof(h), task->rlimits,
+		       task->n_rlimits * sizeof(spawn_rlimit));
+
+	struct iovec iov = { buf, len };
+	union {
+		char cbuf[CMSG_SPACE(3 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	memset(&u, 0, sizeof(u));
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (n_fds) {
+		mh.msg_control = u.cbuf;
+		mh.msg_controllen = CMSG_SPACE((size_t)n_fds * sizeof(int));
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN((size_t)n_fds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, (size_t)n_fds * sizeof(int));
+	}
+	ssize_t n;
+	while ((n = sendmsg(proc->report_fd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)len) {
+		set_fail(fail, p, n < 0 ? errno : EPROTO, ART_STAGE_CLONE, -1);
+		isolate_abort(proc);
 		return -fail->err;
 	}
-	fd_set_nonblock(ours, 1);
-	out->pid = pid;
-	out->pidfd = pidfd;
-	out->report_fd = take_fd(&ours);
-	out->listener_fd = listener;
-	return 0;
+	return wait_for(p, proc, ISO_MSG_STARTED, fail);
 }
 
 int isolate_read_exit(int report_fd, int *status)

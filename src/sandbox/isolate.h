@@ -77,7 +77,15 @@ typedef struct isolate_params {
 	int last_cap;
 	int cgroup_dir_fd;         /* v2: clone into it; -1: none (v1: base.cgroup_fds) */
 	int64_t setup_timeout_ms;  /* how long the runtime waits for "started" */
+	/* Prepared ahead: the init sets everything up, says READY and waits
+	 * for isolate_launch to send what the task runs (base's exec paths,
+	 * argv, envp, cwd, stdio and rlimits are not used before). */
+	bool deferred;
 } isolate_params;
+
+/* The most a launch (exec paths, argv, environment, cwd, rlimits) may take;
+ * a task with more starts without a prepared sandbox. */
+#define ISOLATE_LAUNCH_MAX (64 * 1024)
 
 /* Messages from the init and the task to the runtime. */
 typedef enum isolate_msg_kind {
@@ -86,6 +94,8 @@ typedef enum isolate_msg_kind {
 	ISO_MSG_EXITED,      /* status: the task's wait status */
 	ISO_MSG_LISTENER,    /* the seccomp listener comes with it */
 	ISO_MSG_IDMAP,       /* runtime to init: an idmapped mount (MNT_F_IDMAP) */
+	ISO_MSG_READY,       /* a deferred init is set up and waits for its launch */
+	ISO_MSG_LAUNCH,      /* runtime to init: what the task runs, its stdio */
 } isolate_msg_kind;
 
 typedef struct isolate_msg {
@@ -113,6 +123,23 @@ typedef struct isolate_failure {
 /* Starts the sandboxed task. Blocks until it exec'd or failed (at most
  * setup_timeout_ms). On failure everything is reaped and closed. */
 int isolate_spawn(const isolate_params *p, isolate_proc *out, isolate_failure *fail);
+
+/* Deferred sandboxes (p->deferred). isolate_prepare clones the init and
+ * returns at once; the init builds the sandbox in parallel. Then either
+ * poll (isolate_poll_ready: 1 ready, 0 not yet, -errno failed; for a loop
+ * watching report_fd) or block (isolate_wait_ready: 0 or -errno), and
+ * isolate_launch sends the task and blocks until it exec'd or failed. p
+ * must be the parameters the sandbox was prepared with (for messages). On
+ * failure the init is killed and proc's descriptors closed, except that
+ * isolate_launch returns -E2BIG with the sandbox untouched when the task
+ * does not fit in ISOLATE_LAUNCH_MAX. */
+int isolate_prepare(const isolate_params *p, isolate_proc *out, isolate_failure *fail);
+int isolate_poll_ready(const isolate_params *p, isolate_proc *proc, isolate_failure *fail);
+int isolate_wait_ready(const isolate_params *p, isolate_proc *proc, isolate_failure *fail);
+int isolate_launch(const isolate_params *p, isolate_proc *proc, const spawn_params *task,
+		   isolate_failure *fail);
+/* Kills the init (and with it the namespace), reaps it, closes proc's fds. */
+void isolate_abort(isolate_proc *proc);
 
 /* After the init ended: reads the task's wait status from the socket.
  * Returns 0 with *status set, or -ENODATA when the init died without
