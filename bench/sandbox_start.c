@@ -20,7 +20,14 @@
  *   NAME=lib:sandbox,OPT,...  level sandbox with options, for breaking the
  *                      cost down: "hostnet" (art_spec_set_network_host: no
  *                      network namespace), "seccomp=PROFILE"
- *                      (art_spec_set_seccomp: none, default, strict).
+ *                      (art_spec_set_seccomp: none, default, strict);
+ *                      "warm": the runtime keeps one sandbox prepared
+ *                      ahead (art_runtime_set_warm_sandboxes 1 while this
+ *                      contender runs, 0 otherwise);
+ *                      "gap=MS": MS milliseconds, untimed, between one
+ *                      task's end and the next submit, during which the
+ *                      runtime is driven (tasks that arrive spaced out, as
+ *                      an agent's tool calls do, rather than back to back).
  *   NAME=spawn:ARGV    a command, ARGV split on spaces (no quoting):
  *                      posix_spawn (glibc: a vfork-style clone + execve)
  *                      with stdin, stdout and stderr on /dev/null, then
@@ -74,6 +81,8 @@ typedef struct contender {
 	const char *ws_base;
 	int hostnet;
 	const char *seccomp;
+	int warm;
+	long gap_ms;
 	char **argv; /* K_SPAWN */
 	art_spec *spec;
 	int64_t *lat, *setup, *run, *finish; /* samples, ns */
@@ -169,11 +178,25 @@ static int make_spec(contender *c)
 	return 0;
 }
 
+/* The warm_sandboxes setting of the one runtime. */
+static int rt_warm_now;
+
 /* One task; returns its latency in ns, or -1 after a failure (counted). */
 static int64_t run_lib(art_runtime *rt, lib_state *st, contender *c, int64_t *setup,
 		       int64_t *run, int64_t *finish)
 {
 	art_error err;
+	if (c->warm != rt_warm_now) {
+		/* Applied by the loop, which drops what was prepared before. */
+		art_runtime_set_warm_sandboxes(rt, (unsigned)c->warm);
+		art_runtime_step(rt, 0);
+		rt_warm_now = c->warm;
+	}
+	if (c->gap_ms) {
+		int64_t until = mono_now() + c->gap_ms * 1000000;
+		for (int64_t now; (now = mono_now()) < until;)
+			art_runtime_step(rt, (int)((until - now + 999999) / 1000000));
+	}
 	st->done = 0;
 	int64_t t0 = mono_now();
 	if (art_runtime_submit(rt, c->spec, NULL, NULL, &err) < 0) {
@@ -382,6 +405,10 @@ static void parse_contender(const char *arg, contender *c)
 					c->hostnet = 1;
 				else if (!strncmp(o, "seccomp=", 8) && o[8])
 					c->seccomp = o + 8;
+				else if (!strcmp(o, "warm"))
+					c->warm = 1;
+				else if (!strncmp(o, "gap=", 4) && o[4])
+					c->gap_ms = parse_count(o + 4, "gap", 0);
 				else
 					goto bad;
 			}
@@ -413,7 +440,7 @@ static void parse_contender(const char *arg, contender *c)
 bad:
 	fprintf(stderr,
 		"sandbox_start: \"%s\": a contender is NAME=lib:none|limits|sandbox, "
-		"NAME=lib:sandbox,hostnet,seccomp=PROFILE, NAME=lib:ws:BASE or "
+		"NAME=lib:sandbox,hostnet,seccomp=PROFILE,warm,gap=MS, NAME=lib:ws:BASE or "
 		"NAME=spawn:ARGV\n",
 		arg);
 	exit(2);

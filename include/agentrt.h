@@ -362,6 +362,13 @@ typedef struct art_runtime_config {
 	const char *cgroup_parent;
 	/* Where workspace upper layers are made; NULL: /tmp/agentrt-<uid>. */
 	const char *workspace_dir;
+	/* Sandboxes (ART_SANDBOX_FULL, without a workspace) kept prepared
+	 * ahead for each sandbox configuration recently started: namespaces,
+	 * filesystem view and cgroup are set up while nothing waits for them,
+	 * and the next such task only sends its command. Each serves one
+	 * task. One goes unused after 30 s. 0: none (each start builds its
+	 * own sandbox). */
+	unsigned warm_sandboxes;
 	art_exit_fn on_exit;     /* when a task ends (always called once per task) */
 	art_output_fn on_output; /* each chunk of captured output, as it arrives */
 	void *userdata;
@@ -380,6 +387,8 @@ typedef struct art_runtime_stats {
 	uint64_t pool_hits;   /* output buffers served from the free list */
 	uint64_t pool_misses; /* output buffers that had to be allocated */
 	uint64_t pool_bytes;  /* bytes held by the pool, in use or free */
+	uint64_t warm_starts; /* tasks started in a sandbox prepared ahead */
+	unsigned warm_ready;  /* prepared sandboxes waiting (some may still be setting up) */
 } art_runtime_stats;
 
 ART_PUBLIC int art_runtime_new(const art_runtime_config *config, art_runtime **out,
@@ -411,6 +420,9 @@ ART_PUBLIC void art_runtime_stop(art_runtime *rt);
 ART_PUBLIC void art_runtime_cancel_all(art_runtime *rt);
 /* [any thread] Changes the number of tasks run at once (0: CPUs). */
 ART_PUBLIC void art_runtime_set_max_running(art_runtime *rt, unsigned max_running);
+/* [any thread] Changes config.warm_sandboxes; the sandboxes prepared so
+ * far are dropped. */
+ART_PUBLIC void art_runtime_set_warm_sandboxes(art_runtime *rt, unsigned n);
 /* [loop thread] Consistent on the loop thread; approximate elsewhere. */
 ART_PUBLIC void art_runtime_stats_get(art_runtime *rt, art_runtime_stats *out);
 /* [loop thread] Why cgroup limits are not (or not all) enforced, e.g.

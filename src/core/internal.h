@@ -75,6 +75,10 @@ struct art_task {
 	/* Isolation (isolation.c). */
 	cg_task *cg;
 	int report_fd;          /* ART_SANDBOX_FULL: messages from the init */
+	loop_watch report_watch; /* for EXITED, which comes before the init's end */
+	bool report_exited;     /* EXITED came: report_status is the task's */
+	int report_status;
+	struct teardown *teardown; /* between iso_exited_early and iso_exited */
 	int seccomp_fd;         /* the seccomp listener */
 	loop_watch seccomp_watch;
 	int violation;          /* -1, or ART_LIMIT_OUTPUT / VIOLATION_SECCOMP */
@@ -85,6 +89,7 @@ struct art_task {
 	art_change *result_changes;
 	cg_usage usage;
 	bool has_usage;
+	struct warm_sandbox *warm; /* a prepared sandbox, between iso_prepare and iso_spawn */
 };
 
 #define VIOLATION_SECCOMP (-2)
@@ -121,6 +126,7 @@ struct art_runtime {
 	list_node cancels; /* cancel_req */
 	atomic_bool req_cancel_all, req_finish, req_stop;
 	atomic_uint req_max_running; /* 0: no change requested */
+	atomic_uint req_warm;        /* REQ_WARM_NONE: no change requested */
 
 	list_node queued;
 	list_node running; /* RUNNING and STOPPING tasks */
@@ -150,10 +156,16 @@ struct art_runtime {
 	void *notif_buf;
 	size_t notif_size;
 	uint64_t serial; /* names task cgroups and workspaces */
+	list_node warm;      /* prepared sandboxes (warm.c) */
+	list_node teardowns; /* inits of ended sandboxes, still exiting */
+	list_node dead_warm; /* dropped ones, freed after the iteration */
+	unsigned n_warm;
 	uid_t sandbox_uid; /* the sandbox's root as the host sees it */
 	gid_t sandbox_gid;
 	int last_cap;
 };
+
+#define REQ_WARM_NONE UINT32_MAX
 
 /* task.c */
 int task_new(art_runtime *rt, const art_spec *spec, void *userdata, art_task **out);
@@ -173,13 +185,49 @@ int iso_prepare(art_task *t, art_stage *stage);
 int iso_cgroup_fds(art_task *t, int *fds, int max);
 /* ART_SANDBOX_FULL: builds the view and starts the sandbox. */
 int iso_spawn(art_task *t, const spawn_params *base, spawn_failure *fail);
-/* After the leader was reaped: the task's own status, cgroup usage, the
- * end reason, the workspace's fate. */
+/* The task has ended and its init is exiting: takes the init's pidfd
+ * (and, after iso_exited, the cgroup) for a teardown in the background
+ * and fills si. false when the leader must be reaped as usual. */
+bool iso_exited_early(art_task *t, siginfo_t *si);
+/* After the leader was reaped (or iso_exited_early): the task's own
+ * status, cgroup usage, the end reason, the workspace's fate. */
 void iso_exited(art_task *t, siginfo_t *si);
 /* Then, once the result has the basics: cgroup usage, the end reason. */
 void iso_classify(art_task *t);
 void iso_release(art_task *t);
 void iso_runtime_free(art_runtime *rt);
+/* Reaps the inits still exiting (blocking; they have been killed). */
+void iso_teardowns_free(art_runtime *rt);
+/* The task cgroup for s's limits; *out NULL when cgroups are unusable. */
+int iso_make_cgroup(art_runtime *rt, const art_spec *s, cg_task **out, art_error *err);
+/* Everything a sandbox for sb needs; plan owns what p->mounts points to. */
+struct view_plan;
+struct isolate_params;
+int iso_sandbox_params(art_runtime *rt, const spec_sandbox *sb, const ws_dirs *ws, cg_task *cg,
+		       const spawn_params *base, struct view_plan *plan, struct isolate_params *p,
+		       art_stage *stage, art_error *err);
+
+/* warm.c: sandboxes prepared ahead (config.warm_sandboxes). */
+typedef struct warm_sandbox warm_sandbox;
+struct isolate_proc;
+struct isolate_failure;
+bool warm_eligible(const art_runtime *rt, const art_spec *s);
+/* After a task like s started: prepares sandboxes for the next ones. */
+void warm_refill(art_runtime *rt, const art_spec *s);
+/* A prepared sandbox for s, out of the pool (ready or still setting up). */
+warm_sandbox *warm_take(art_runtime *rt, const art_spec *s);
+cg_task *warm_take_cgroup(warm_sandbox *w);
+/* Runs the task (spec s) in w and frees w: 0 with *out, -EAGAIN when w
+ * could not be used (start the task cold), or the task's start failure.
+ * Prepares the next sandbox while the task execs. */
+int warm_launch(art_runtime *rt, warm_sandbox *w, const art_spec *s, const spawn_params *task,
+		struct isolate_proc *out, struct isolate_failure *fail);
+void warm_free(warm_sandbox *w);
+void warm_free_all(art_runtime *rt);
+/* Drops every prepared sandbox (from the loop, events may be pending). */
+void warm_drop_all(art_runtime *rt);
+/* Frees the ones dropped during the loop's last batch. */
+void warm_bury(art_runtime *rt);
 
 /* output.c */
 void output_init(task_output *o);

@@ -20,6 +20,7 @@
 #include "base/fd.h"
 #include "base/macros.h"
 #include "core/internal.h"
+#include "os/pidfd.h"
 #include "sandbox/caps.h"
 #include "sandbox/isolate.h"
 #include "sandbox/view.h"
@@ -33,6 +34,7 @@
 void iso_init(art_task *t)
 {
 	t->report_fd = -1;
+	loop_watch_init(&t->report_watch);
 	t->seccomp_fd = -1;
 	t->violation = -1;
 	t->seccomp_nr = -1;
@@ -84,6 +86,33 @@ static void fill_limits(const art_spec *s, cg_limits *lim)
 	lim->io_weight = (uint32_t)v[ART_LIMIT_IO_WEIGHT];
 }
 
+static unsigned supported_limits(art_runtime *rt)
+{
+	ensure_cgroups(rt);
+	return rt->cg && cg_root_version(rt->cg) != CG_NONE ? cg_root_supported(rt->cg) : 0;
+}
+
+int iso_make_cgroup(art_runtime *rt, const art_spec *s, cg_task **out, art_error *err)
+{
+	unsigned supported = supported_limits(rt);
+	if (!supported) {
+		*out = NULL;
+		return 0; /* rlimits only; the result names what was not enforced */
+	}
+	cg_limits lim;
+	fill_limits(s, &lim);
+	lim.set &= supported;
+	/* A memory limit means memory: without a word about swap, a task at
+	 * its limit is OOM-killed rather than swapped out for minutes. */
+	if ((lim.set & CG_LIM_MEMORY) && !(lim.set & CG_LIM_SWAP) && (supported & CG_LIM_SWAP)) {
+		lim.set |= CG_LIM_SWAP;
+		lim.swap_max = 0;
+	}
+	char name[32];
+	snprintf(name, sizeof(name), "task-%llu", (unsigned long long)++rt->serial);
+	return cg_task_create(rt->cg, name, &lim, out, err);
+}
+
 int iso_prepare(art_task *t, art_stage *stage)
 {
 	art_runtime *rt = t->rt;
@@ -93,10 +122,7 @@ int iso_prepare(art_task *t, art_stage *stage)
 		t->result.unenforced = s->limits_set & SPEC_CGROUP_LIMITS;
 		return 0;
 	}
-	ensure_cgroups(rt);
-	rt->serial++;
-	unsigned supported = rt->cg && cg_root_version(rt->cg) != CG_NONE ? cg_root_supported(rt->cg)
-									   : 0;
+	unsigned supported = supported_limits(rt);
 	cg_limits lim;
 	fill_limits(s, &lim);
 	for (size_t i = 0; i < ARRAY_SIZE(cg_bits); i++)
@@ -108,18 +134,13 @@ int iso_prepare(art_task *t, art_stage *stage)
 			 art_runtime_limits_diagnostic(rt) ?: "limits not enforceable");
 		return -EOPNOTSUPP;
 	}
-	if (!supported)
-		return 0; /* rlimits only; the result names what was not enforced */
-	/* A memory limit means memory: without a word about swap, a task at
-	 * its limit is OOM-killed rather than swapped out for minutes. */
-	if ((lim.set & CG_LIM_MEMORY) && !(lim.set & CG_LIM_SWAP) && (supported & CG_LIM_SWAP)) {
-		lim.set |= CG_LIM_SWAP;
-		lim.swap_max = 0;
+	/* A prepared sandbox comes with its cgroup, made with these limits. */
+	if ((t->warm = warm_take(rt, s))) {
+		t->cg = warm_take_cgroup(t->warm);
+		return 0;
 	}
-	char name[32];
-	snprintf(name, sizeof(name), "task-%llu", (unsigned long long)rt->serial);
 	art_error err;
-	int r = cg_task_create(rt->cg, name, &lim, &t->cg, &err);
+	int r = iso_make_cgroup(rt, s, &t->cg, &err);
 	if (r < 0) {
 		*stage = ART_STAGE_CGROUP;
 		snprintf(t->result.start_detail, sizeof(t->result.start_detail), "%s", err.msg);
@@ -177,10 +198,9 @@ static int ensure_notif_buf(art_runtime *rt)
 	return rt->notif_buf ? 0 : -ENOMEM;
 }
 
-static int get_program(art_task *t, const sc_program **prog, art_error *err)
+static int get_program(art_runtime *rt, const spec_sandbox *sb, const sc_program **prog,
+		       art_error *err)
 {
-	art_runtime *rt = t->rt;
-	const spec_sandbox *sb = &t->spec->sb;
 	if (!rt->seccomp && sc_cache_new(&rt->seccomp) < 0)
 		return art_error_set(err, -ENOMEM, "out of memory");
 	sc_request req = {
@@ -214,22 +234,27 @@ static int fail_with(art_task *t, spawn_failure *fail, int err, art_stage stage,
 	return -err;
 }
 
-int iso_spawn(art_task *t, const spawn_params *base, spawn_failure *fail)
+static void sandbox_ids(art_runtime *rt)
 {
-	art_runtime *rt = t->rt;
-	const spec_sandbox *sb = &t->spec->sb;
-	art_error err = { 0 };
-	if (!rt->last_cap) {
-		rt->last_cap = caps_last_cap();
-		bool root = geteuid() == 0;
-		rt->sandbox_uid = root ? SANDBOX_ROOT_HOST_ID : geteuid();
-		rt->sandbox_gid = root ? SANDBOX_ROOT_HOST_ID : getegid();
-	}
-	const sc_program *prog = NULL;
-	int r = get_program(t, &prog, &err);
-	if (r < 0)
-		return fail_with(t, fail, -r, ART_STAGE_SECCOMP, err.msg);
+	if (rt->last_cap)
+		return;
+	rt->last_cap = caps_last_cap();
+	bool root = geteuid() == 0;
+	rt->sandbox_uid = root ? SANDBOX_ROOT_HOST_ID : geteuid();
+	rt->sandbox_gid = root ? SANDBOX_ROOT_HOST_ID : getegid();
+}
 
+int iso_sandbox_params(art_runtime *rt, const spec_sandbox *sb, const ws_dirs *ws, cg_task *cg,
+		       const spawn_params *base, view_plan *plan, isolate_params *p,
+		       art_stage *stage, art_error *err)
+{
+	sandbox_ids(rt);
+	const sc_program *prog = NULL;
+	int r = get_program(rt, sb, &prog, err);
+	if (r < 0) {
+		*stage = ART_STAGE_SECCOMP;
+		return r;
+	}
 	view_config vc = {
 		.rootfs = sb->rootfs,
 		.tmp_size = sb->tmp_size,
@@ -245,68 +270,137 @@ int iso_spawn(art_task *t, const spawn_params *base, spawn_failure *fail)
 		tmpfs[i] = (view_tmpfs){ sb->tmpfs[i].target, sb->tmpfs[i].size };
 	vc.binds = binds;
 	vc.tmpfs = tmpfs;
-	if (sb->ws_base) {
-		char buf[64], name[48];
-		snprintf(name, sizeof(name), "ws-%d-%llu", (int)rt->pid,
-			 (unsigned long long)rt->serial);
-		r = ws_prepare(workspace_root(rt, buf, sizeof(buf)), name, rt->sandbox_uid,
-			       rt->sandbox_gid, &t->ws, &err);
-		if (r < 0)
-			return fail_with(t, fail, -r, ART_STAGE_WORKSPACE, err.msg);
+	if (ws) {
 		vc.ws_lower = sb->ws_base;
-		vc.ws_upper = t->ws.upper;
-		vc.ws_work = t->ws.work;
+		vc.ws_upper = ws->upper;
+		vc.ws_work = ws->work;
 		vc.ws_target = sb->ws_target ? sb->ws_target : "/workspace";
 		vc.ws_idmap = geteuid() == 0 && rt->sandbox_uid != 0;
 	}
-	_cleanup_(view_plan_free) view_plan plan = { 0 };
-	r = view_plan_build(&vc, &plan, &err);
-	if (r < 0)
-		return fail_with(t, fail, -r, ART_STAGE_SANDBOX, err.msg);
-
-	isolate_params p = {
+	r = view_plan_build(&vc, plan, err);
+	if (r < 0) {
+		*stage = ART_STAGE_SANDBOX;
+		return r;
+	}
+	*p = (isolate_params){
 		.base = *base,
 		.new_net = !sb->network_host,
 		.hostname = sb->hostname ? sb->hostname : "agentrt",
 		.deny_setgroups = geteuid() != 0,
-		.mounts = plan.entries,
-		.n_mounts = plan.n,
+		.mounts = plan->entries,
+		.n_mounts = plan->n,
 		.seccomp = prog,
 		.keep_caps = sb->keep_caps,
 		.last_cap = rt->last_cap,
-		.cgroup_dir_fd = t->cg ? cg_task_dir_fd(t->cg) : -1,
+		.cgroup_dir_fd = cg ? cg_task_dir_fd(cg) : -1,
 		.setup_timeout_ms = SETUP_TIMEOUT_MS,
 	};
-	if (!p.base.cwd)
-		p.base.cwd = vc.ws_target ? vc.ws_target : "/";
-	snprintf(p.uid_map, sizeof(p.uid_map), "0 %u 1\n", (unsigned)rt->sandbox_uid);
-	snprintf(p.gid_map, sizeof(p.gid_map), "0 %u 1\n", (unsigned)rt->sandbox_gid);
-
-	isolate_proc proc;
-	isolate_failure f;
-	r = isolate_spawn(&p, &proc, &f);
-	if (r < 0) {
-		fail->err = f.err;
-		fail->stage = f.stage;
-		if (f.what && f.index >= 0)
-			snprintf(t->result.start_detail, sizeof(t->result.start_detail),
-				 "sandbox mount %s (entry %d)", f.what, f.index);
-		else if (f.what)
-			snprintf(t->result.start_detail, sizeof(t->result.start_detail),
-				 "sandbox mount %s", f.what);
-		return r;
-	}
-	t->pid = proc.pid;
-	t->pidfd = proc.pidfd;
-	t->report_fd = proc.report_fd;
-	t->seccomp_fd = proc.listener_fd;
-	if (t->seccomp_fd >= 0 &&
-	    loop_watch_add(rt->loop, &t->seccomp_watch, t->seccomp_fd, EPOLLIN, on_seccomp) < 0)
-		t->seccomp_fd = safe_close(t->seccomp_fd);
+	if (!p->base.cwd)
+		p->base.cwd = vc.ws_target ? vc.ws_target : "/";
+	snprintf(p->uid_map, sizeof(p->uid_map), "0 %u 1\n", (unsigned)rt->sandbox_uid);
+	snprintf(p->gid_map, sizeof(p->gid_map), "0 %u 1\n", (unsigned)rt->sandbox_gid);
 	return 0;
 }
 
-/* ------------------------------------------------------------ the end */
+static void report_failure(art_task *t, spawn_failure *fail, const isolate_failure *f)
+{
+	fail->err = f->err;
+	fail->stage = f->stage;
+	if (f->what && f->index >= 0)
+		snprintf(t->result.start_detail, sizeof(t->result.start_detail),
+			 "sandbox mount %s (entry %d)", f->what, f->index);
+	else if (f->what)
+		snprintf(t->result.start_detail, sizeof(t->result.start_detail), "sandbox mount %s",
+			 f->what);
+}
+
+static void on_report(loop *l, loop_watch *w, uint32_t events)
+{
+	art_task *t = container_of(w, art_task, report_watch);
+	(void)events;
+	int status;
+	int r = isolate_read_exit(t->report_fd, &status);
+	if (r == -EAGAIN)
+		return;
+	loop_watch_del(l, w);
+	if (r < 0)
+		return; /* no word: the init's end (pidfd) will tell */
+	t->report_exited = true;
+	t->report_status = status;
+	task_dispatch(t, EV_EXITED);
+}
+
+/* The task's process is the sandbox's init from here on. */
+static void adopt(art_task *t, const isolate_proc *proc, bool refill)
+{
+	art_runtime *rt = t->rt;
+	t->pid = proc->pid;
+	t->pidfd = proc->pidfd;
+	t->report_fd = proc->report_fd;
+	t->seccomp_fd = proc->listener_fd;
+	if (t->seccomp_fd >= 0 &&
+	    loop_watch_add(rt->loop, &t->seccomp_watch, t->seccomp_fd, EPOLLIN, on_seccomp) < 0)
+		t->seccomp_fd = safe_close(t->seccomp_fd);
+	/* With a cgroup to read the usage from, the task's end is its init's
+	 * EXITED message: the namespaces' teardown need not delay it. */
+	if (t->cg)
+		(void)loop_watch_add(rt->loop, &t->report_watch, t->report_fd, EPOLLIN, on_report);
+	/* The next task like this one finds its sandbox ready. */
+	if (refill)
+		warm_refill(rt, t->spec);
+}
+
+int iso_spawn(art_task *t, const spawn_params *base, spawn_failure *fail)
+{
+	art_runtime *rt = t->rt;
+	const spec_sandbox *sb = &t->spec->sb;
+	art_error err = { 0 };
+	isolate_proc proc;
+	isolate_failure f;
+	int r;
+	if (t->warm) {
+		warm_sandbox *w = steal_ptr(&t->warm);
+		r = warm_launch(rt, w, t->spec, base, &proc, &f);
+		if (r == 0) {
+			rt->stats.warm_starts++;
+			adopt(t, &proc, false);
+			return 0;
+		}
+		if (r != -EAGAIN) {
+			report_failure(t, fail, &f);
+			return r;
+		}
+		/* Not usable after all: a sandbox of its own, in the same cgroup
+		 * (base has its v1 descriptors, see iso_cgroup_fds). */
+	}
+	ws_dirs *ws = NULL;
+	if (sb->ws_base) {
+		char buf[64], name[48];
+		snprintf(name, sizeof(name), "ws-%d-%llu", (int)rt->pid,
+			 (unsigned long long)++rt->serial);
+		sandbox_ids(rt);
+		r = ws_prepare(workspace_root(rt, buf, sizeof(buf)), name, rt->sandbox_uid,
+			       rt->sandbox_gid, &t->ws, &err);
+		if (r < 0)
+			return fail_with(t, fail, -r, ART_STAGE_WORKSPACE, err.msg);
+		ws = &t->ws;
+	}
+	_cleanup_(view_plan_free) view_plan plan = { 0 };
+	isolate_params p;
+	art_stage stage;
+	r = iso_sandbox_params(rt, sb, ws, t->cg, base, &plan, &p, &stage, &err);
+	if (r < 0)
+		return fail_with(t, fail, -r, stage, err.msg);
+	r = isolate_spawn(&p, &proc, &f);
+	if (r < 0) {
+		report_failure(t, fail, &f);
+		return r;
+	}
+	adopt(t, &proc, true);
+	return 0;
+}
+
+/* ------------------------------------------------------------ teardown */
 
 static void status_to_siginfo(int status, siginfo_t *si)
 {
@@ -318,6 +412,74 @@ static void status_to_siginfo(int status, siginfo_t *si)
 		si->si_status = WTERMSIG(status);
 	}
 }
+
+/* An ended sandbox's init, exiting: its namespaces go with it, and its
+ * cgroup can go once it has. Kept in the runtime's child_pids until
+ * reaped, so that the orphan sweep leaves it alone. */
+typedef struct teardown {
+	list_node link; /* rt->teardowns */
+	loop_watch watch; /* the init's pidfd */
+	art_runtime *rt;
+	pid_t pid;
+	cg_task *cg;
+} teardown;
+
+static void teardown_finish(teardown *td, bool wait)
+{
+	art_runtime *rt = td->rt;
+	if (wait)
+		pidfd_signal(td->watch.fd, SIGKILL);
+	pidfd_reap(td->watch.fd, NULL, NULL);
+	int fd = td->watch.fd;
+	loop_watch_del(rt->loop, &td->watch);
+	safe_close(fd);
+	intset_del(&rt->child_pids, td->pid);
+	cg_task_destroy(td->cg);
+	list_remove(&td->link);
+	free(td);
+}
+
+static void on_init_gone(loop *l, loop_watch *w, uint32_t events)
+{
+	(void)l;
+	(void)events;
+	/* The loop does not touch a watch after its callback: free it here. */
+	teardown_finish(container_of(w, teardown, watch), false);
+}
+
+bool iso_exited_early(art_task *t, siginfo_t *si)
+{
+	art_runtime *rt = t->rt;
+	if (!t->report_exited)
+		return false;
+	teardown *td = calloc(1, sizeof(*td));
+	if (!td)
+		return false; /* reaped here instead: the init is on its way out */
+	td->rt = rt;
+	td->pid = t->pid;
+	loop_watch_init(&td->watch);
+	if (loop_watch_add(rt->loop, &td->watch, t->pidfd, EPOLLIN, on_init_gone) < 0) {
+		free(td);
+		return false;
+	}
+	t->pidfd = -1;
+	list_add_tail(&rt->teardowns, &td->link);
+	t->teardown = td;
+	status_to_siginfo(t->report_status, si);
+	si->si_pid = t->pid;
+	return true;
+}
+
+void iso_teardowns_free(art_runtime *rt)
+{
+	list_node *n;
+	while ((n = list_pop_front(&rt->teardowns))) {
+		list_init(n);
+		teardown_finish(container_of(n, teardown, link), true);
+	}
+}
+
+/* ------------------------------------------------------------ the end */
 
 static void finish_workspace(art_task *t)
 {
@@ -394,6 +556,18 @@ static void classify(art_task *t, const cg_usage *u)
 
 void iso_exited(art_task *t, siginfo_t *si)
 {
+	if (t->report_watch.fd >= 0)
+		loop_watch_del(t->rt->loop, &t->report_watch);
+	if (t->teardown) {
+		/* Everything in the sandbox is gone but its exiting init: the
+		 * cgroup needs no kill, and goes once the init has. */
+		t->report_fd = safe_close(t->report_fd);
+		close_seccomp(t);
+		t->has_usage = cg_task_usage(t->cg, &t->usage) == 0;
+		t->teardown->cg = steal_ptr(&t->cg);
+		t->teardown = NULL;
+		return;
+	}
 	if (t->report_fd >= 0) {
 		int status;
 		if (isolate_read_exit(t->report_fd, &status) == 0)
@@ -438,6 +612,9 @@ void iso_classify(art_task *t)
 
 void iso_release(art_task *t)
 {
+	if (t->report_watch.fd >= 0 && t->rt)
+		loop_watch_del(t->rt->loop, &t->report_watch);
+	warm_free(steal_ptr(&t->warm)); /* taken, then the start failed early */
 	if (t->cg)
 		cg_task_destroy(t->cg);
 	t->cg = NULL;
@@ -455,6 +632,8 @@ void iso_release(art_task *t)
 
 void iso_runtime_free(art_runtime *rt)
 {
+	warm_free_all(rt);
+	iso_teardowns_free(rt);
 	cg_root_free(rt->cg);
 	sc_cache_free(rt->seccomp);
 	free(rt->notif_buf);

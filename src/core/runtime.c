@@ -72,6 +72,7 @@ static void bury_dead(art_runtime *rt)
 		art_task_unref(container_of(n, art_task, link));
 	while ((n = list_pop_front(&rt->dead_watches)))
 		free(container_of(n, fd_watch, link));
+	warm_bury(rt);
 }
 
 static void start_queued(art_runtime *rt)
@@ -212,6 +213,11 @@ static void drain_inbox(art_runtime *rt)
 	unsigned want = atomic_exchange(&rt->req_max_running, 0);
 	if (want)
 		rt->max_running = want;
+	unsigned warm = atomic_exchange(&rt->req_warm, REQ_WARM_NONE);
+	if (warm != REQ_WARM_NONE) {
+		rt->cfg.warm_sandboxes = warm;
+		warm_drop_all(rt); /* the next start prepares what the new setting asks */
+	}
 	if (atomic_exchange(&rt->req_cancel_all, false)) {
 		list_node *tmp;
 		list_for_each_safe(n, tmp, &rt->queued)
@@ -249,6 +255,10 @@ int art_runtime_new(const art_runtime_config *config, art_runtime **out, art_err
 	list_init(&rt->watches);
 	list_init(&rt->graveyard);
 	list_init(&rt->dead_watches);
+	list_init(&rt->warm);
+	list_init(&rt->teardowns);
+	atomic_init(&rt->req_warm, REQ_WARM_NONE);
+	list_init(&rt->dead_warm);
 	list_init(&rt->ended);
 	pool_init(&rt->chunks, sizeof(out_chunk), POOL_MAX_FREE);
 
@@ -325,6 +335,8 @@ void art_runtime_free(art_runtime *rt)
 {
 	if (!rt)
 		return;
+	/* Prepared sandboxes first, so that the sweep below sees none. */
+	warm_free_all(rt);
 	if (rt->loop)
 		kill_everything(rt);
 	list_node *n;
@@ -441,9 +453,16 @@ void art_runtime_set_max_running(art_runtime *rt, unsigned max_running)
 	loop_wake(rt->loop);
 }
 
+void art_runtime_set_warm_sandboxes(art_runtime *rt, unsigned n)
+{
+	atomic_store(&rt->req_warm, n == REQ_WARM_NONE ? n - 1 : n);
+	loop_wake(rt->loop);
+}
+
 void art_runtime_stats_get(art_runtime *rt, art_runtime_stats *out)
 {
 	*out = rt->stats;
+	out->warm_ready = rt->n_warm;
 	/* `submitted` is counted by submitting threads, under the lock. */
 	pthread_mutex_lock(&rt->mu);
 	out->submitted = rt->stats.submitted;

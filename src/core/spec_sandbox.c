@@ -75,6 +75,43 @@ int spec_sandbox_copy(spec_sandbox *dst, const spec_sandbox *src)
 	return r;
 }
 
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool strv_eq(const strv *a, const strv *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
+	return true;
+}
+
+bool spec_sandbox_equal(const spec_sandbox *a, const spec_sandbox *b)
+{
+	if (a->network_host != b->network_host || a->tmp_size != b->tmp_size ||
+	    a->allow_userns != b->allow_userns || a->keep_caps != b->keep_caps ||
+	    a->ws_changes != b->ws_changes || a->n_binds != b->n_binds ||
+	    a->n_tmpfs != b->n_tmpfs || !str_eq(a->hostname, b->hostname) ||
+	    !str_eq(a->rootfs, b->rootfs) || !str_eq(a->ws_base, b->ws_base) ||
+	    !str_eq(a->ws_target, b->ws_target) || !str_eq(a->seccomp, b->seccomp) ||
+	    !strv_eq(&a->sc_allow, &b->sc_allow) || !strv_eq(&a->sc_deny, &b->sc_deny))
+		return false;
+	for (size_t i = 0; i < a->n_binds; i++)
+		if (a->binds[i].rw != b->binds[i].rw ||
+		    !str_eq(a->binds[i].source, b->binds[i].source) ||
+		    !str_eq(a->binds[i].target, b->binds[i].target))
+			return false;
+	for (size_t i = 0; i < a->n_tmpfs; i++)
+		if (a->tmpfs[i].size != b->tmpfs[i].size ||
+		    !str_eq(a->tmpfs[i].target, b->tmpfs[i].target))
+			return false;
+	return true;
+}
+
 art_sandbox_level spec_effective_level(const art_spec *s)
 {
 	if (s->sb.level_set)

@@ -265,15 +265,19 @@ static void act_exited(art_task *t)
 	siginfo_t si;
 	struct rusage ru;
 	memset(&ru, 0, sizeof(ru));
-	if (pidfd_reap(t->pidfd, &si, &ru) < 0) {
-		/* Someone else reaped our child (a host calling waitpid(-1)):
-		 * the status is lost. */
-		memset(&si, 0, sizeof(si));
-		si.si_code = CLD_KILLED;
-		si.si_status = SIGKILL;
-	}
-	intset_del(&rt->child_pids, t->pid);
 	loop_watch_del(rt->loop, &t->pid_watch);
+	if (iso_exited_early(t, &si)) {
+		/* A sandbox's init, exiting: reaped in the background. */
+	} else {
+		if (pidfd_reap(t->pidfd, &si, &ru) < 0) {
+			/* Someone else reaped our child (a host calling
+			 * waitpid(-1)): the status is lost. */
+			memset(&si, 0, sizeof(si));
+			si.si_code = CLD_KILLED;
+			si.si_status = SIGKILL;
+		}
+		intset_del(&rt->child_pids, t->pid);
+	}
 	t->pidfd = safe_close(t->pidfd);
 	loop_timer_disarm(rt->loop, &t->timer);
 	iso_exited(t, &si);

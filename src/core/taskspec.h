@@ -81,5 +81,7 @@ art_sandbox_level spec_effective_level(const art_spec *s);
 	 (1u << ART_LIMIT_IO_WEIGHT))
 void spec_sandbox_free(spec_sandbox *sb);
 int spec_sandbox_copy(spec_sandbox *dst, const spec_sandbox *src);
+/* Whether two tasks would get the same sandbox (level aside). */
+bool spec_sandbox_equal(const spec_sandbox *a, const spec_sandbox *b);
 
 #endif

@@ -1080,8 +1080,8 @@ static size_t count_strv(const char *const *v)
 	return n;
 }
 
-int isolate_launch(const isolate_params *p, isolate_proc *proc, const spawn_params *task,
-		   isolate_failure *fail)
+int isolate_launch_send(const isolate_params *p, isolate_proc *proc, const spawn_params *task,
+			isolate_failure *fail)
 {
 	_cleanup_free_ char *buf = malloc(ISOLATE_LAUNCH_MAX);
 	if (!buf) {
@@ -1147,6 +1147,11 @@ int isolate_launch(const isolate_params *p, isolate_proc *proc, const spawn_para
 		isolate_abort(proc);
 		return -fail->err;
 	}
+	return 0;
+}
+
+int isolate_wait_started(const isolate_params *p, isolate_proc *proc, isolate_failure *fail)
+{
 	return wait_for(p, proc, ISO_MSG_STARTED, fail);
 }
 

@@ -128,16 +128,18 @@ int isolate_spawn(const isolate_params *p, isolate_proc *out, isolate_failure *f
  * returns at once; the init builds the sandbox in parallel. Then either
  * poll (isolate_poll_ready: 1 ready, 0 not yet, -errno failed; for a loop
  * watching report_fd) or block (isolate_wait_ready: 0 or -errno), and
- * isolate_launch sends the task and blocks until it exec'd or failed. p
- * must be the parameters the sandbox was prepared with (for messages). On
- * failure the init is killed and proc's descriptors closed, except that
- * isolate_launch returns -E2BIG with the sandbox untouched when the task
- * does not fit in ISOLATE_LAUNCH_MAX. */
+ * isolate_launch_send sends the task, and isolate_wait_started blocks until
+ * it exec'd or failed (the caller may do other work in between). p must be
+ * the parameters the sandbox was prepared with (for messages). On failure
+ * the init is killed and proc's descriptors closed, except that
+ * isolate_launch_send returns -E2BIG with the sandbox untouched when the
+ * task does not fit in ISOLATE_LAUNCH_MAX. */
 int isolate_prepare(const isolate_params *p, isolate_proc *out, isolate_failure *fail);
 int isolate_poll_ready(const isolate_params *p, isolate_proc *proc, isolate_failure *fail);
 int isolate_wait_ready(const isolate_params *p, isolate_proc *proc, isolate_failure *fail);
-int isolate_launch(const isolate_params *p, isolate_proc *proc, const spawn_params *task,
-		   isolate_failure *fail);
+int isolate_launch_send(const isolate_params *p, isolate_proc *proc, const spawn_params *task,
+			isolate_failure *fail);
+int isolate_wait_started(const isolate_params *p, isolate_proc *proc, isolate_failure *fail);
 /* Kills the init (and with it the namespace), reaps it, closes proc's fds. */
 void isolate_abort(isolate_proc *proc);
 
