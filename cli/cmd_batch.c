@@ -45,6 +45,8 @@ static void usage(FILE *f)
 	      "      --cgroup-parent DIR  where task cgroups are made\n"
 	      "      --require-limits fail tasks whose limits cannot be enforced\n"
 	      "      --workspace-dir DIR  where workspace layers are made\n"
+	      "      --warm-sandboxes N  sandboxes kept prepared per sandbox configuration\n"
+	      "                       (default 1; 0: every task builds its own at start)\n"
 	      "  -q, --quiet          no messages from agentrt itself\n"
 	      "  -h, --help           this help\n",
 	      f);
@@ -58,10 +60,12 @@ enum {
 	OPT_PROGRESS,
 	OPT_NO_PROGRESS,
 	OPT_STATS,
+	OPT_WARM,
 };
 
 static const struct option options[] = {
 	{ "jobs", required_argument, NULL, 'j' },
+	{ "warm-sandboxes", required_argument, NULL, OPT_WARM },
 	{ "output", required_argument, NULL, 'o' },
 	{ "keep-order", no_argument, NULL, 'k' },
 	{ "stop-on-failure", no_argument, NULL, OPT_STOP },
@@ -468,13 +472,14 @@ static void print_stats(batch *b, int fds_start, long rss_start)
 		"{\"stats\":{\"submitted\":%llu,\"started\":%llu,\"ended\":%llu,"
 		"\"start_failures\":%llu,\"cancelled\":%llu,\"timeouts\":%llu,"
 		"\"orphans_killed\":%llu,\"pool_hits\":%llu,\"pool_misses\":%llu,"
-		"\"pool_bytes\":%llu,\"fds_start\":%d,\"fds_end\":%d,\"rss_start_kb\":%ld,"
-		"\"rss_warm_kb\":%s,\"rss_end_kb\":%ld}}\n",
+		"\"pool_bytes\":%llu,\"warm_starts\":%llu,\"fds_start\":%d,\"fds_end\":%d,"
+		"\"rss_start_kb\":%ld,\"rss_warm_kb\":%s,\"rss_end_kb\":%ld}}\n",
 		(unsigned long long)st.submitted, (unsigned long long)st.started,
 		(unsigned long long)st.ended, (unsigned long long)st.start_failures,
 		(unsigned long long)st.cancelled, (unsigned long long)st.timeouts,
 		(unsigned long long)st.orphans_killed, (unsigned long long)st.pool_hits,
-		(unsigned long long)st.pool_misses, (unsigned long long)st.pool_bytes, fds_start,
+		(unsigned long long)st.pool_misses, (unsigned long long)st.pool_bytes,
+		(unsigned long long)st.warm_starts, fds_start,
 		cli_fd_count(), rss_start, warm, cli_rss_kb());
 }
 
@@ -483,7 +488,7 @@ int cmd_batch(int argc, char **argv)
 	batch b = { .out = stdout, .in = stdin, .in_name = "-" };
 	pthread_mutex_init(&b.out_mu, NULL);
 	pthread_cond_init(&b.room, NULL);
-	uint64_t jobs = 0, v;
+	uint64_t jobs = 0, v, warm = 1;
 	int progress = -1, c, sfd = -1, tfd = -1, ret = EXIT_USAGE_BATCH;
 	bool stats = false, reader_started = false;
 	const char *out_path = NULL;
@@ -497,6 +502,13 @@ int cmd_batch(int argc, char **argv)
 		case 'j':
 			if (cli_parse_uint("-j", optarg, &jobs) < 0)
 				return EXIT_USAGE_BATCH;
+			break;
+		case OPT_WARM:
+			if (cli_parse_uint("--warm-sandboxes", optarg, &warm) < 0 || warm > 64) {
+				if (warm > 64)
+					cli_error("--warm-sandboxes: at most 64");
+				return EXIT_USAGE_BATCH;
+			}
 			break;
 		case 'o':
 			out_path = optarg;
@@ -573,6 +585,7 @@ int cmd_batch(int argc, char **argv)
 		.max_running = (unsigned)jobs,
 		.flags = ART_RT_KILL_ORPHANS,
 		.task_nofile_default = cli_raise_nofile(),
+		.warm_sandboxes = (unsigned)warm,
 		.on_exit = on_exit_cb,
 		.userdata = &b,
 	};

@@ -415,8 +415,14 @@ int art_runtime_run(art_runtime *rt)
 			pthread_mutex_lock(&rt->mu);
 			bool inbox_empty = list_empty(&rt->inbox) && list_empty(&rt->cancels);
 			pthread_mutex_unlock(&rt->mu);
-			if (inbox_empty && idle(rt))
+			if (inbox_empty && idle(rt)) {
+				/* No more tasks are coming: nothing is kept for them,
+				 * and the last sandboxes are gone when this returns. */
+				warm_drop_all(rt);
+				iso_teardowns_free(rt);
+				bury_dead(rt);
 				return 0;
+			}
 		}
 		int r = art_runtime_step(rt, -1);
 		if (r < 0)
