@@ -150,7 +150,7 @@ void warm_refill(art_runtime *rt, const art_spec *s)
 		int r = art_spec_clone(s, &w->spec);
 		if (r == 0)
 			r = iso_make_cgroup(rt, s, &w->cg, &err);
-		if (r == 0 && w->cg && !(cg_task_dir_fd(w->cg) >= 0))
+		if (r == 0 && w->cg && cg_task_dir_fd(w->cg) < 0)
 			r = base.n_cgroup_fds = cg_task_procs_fds(w->cg, cg_fds, 8);
 		if (r >= 0)
 			r = iso_sandbox_params(rt, &s->sb, NULL, w->cg, &base, &w->plan, &w->params,

@@ -145,7 +145,10 @@ typedef struct launch_hdr {
 	uint32_t n_paths, n_argv, n_envp, n_rlimits;
 	uint32_t stdio_passed; /* bit i: slot i's descriptor is among those passed */
 	uint32_t strings_len;
+	uint32_t pad; /* the rlimits that follow start 8-byte aligned */
 } launch_hdr;
+_Static_assert((sizeof(isolate_msg) + sizeof(launch_hdr)) % _Alignof(spawn_rlimit) == 0,
+	       "launch rlimits misaligned");
 
 /* Into a fresh mapping: the init may not allocate, and the task inherits
  * the mapping when it is forked. */
