@@ -8,7 +8,7 @@ set -eu
 # (ps/pgrep to look for survivors), util-linux (script for a terminal),
 # valgrind, iproute2 (ip, ss inside sandboxes). seccomp filters: libseccomp.
 # Benchmarks: GNU parallel and bubblewrap (peers we measure against).
-pkgs="gcc make pkg-config libjansson-dev libseccomp-dev perl python3 procps util-linux valgrind parallel bubblewrap iproute2"
+pkgs="gcc make pkg-config libjansson-dev libseccomp-dev perl python3 procps util-linux valgrind parallel bubblewrap iproute2 prometheus"
 
 missing=""
 for p in $pkgs; do
