@@ -71,6 +71,20 @@ enum {
 	OPT_CGROUP_PARENT,
 	OPT_REQUIRE_LIMITS,
 	OPT_WORKSPACE_DIR,
+	/* scheduling (sched_opts.c) */
+	OPT_ADMISSION,
+	OPT_NO_ADMISSION,
+	OPT_CAPACITY_CPUS,
+	OPT_CAPACITY_MEMORY,
+	OPT_PRESSURE_LIMIT,
+	OPT_AGING,
+	OPT_PREEMPT,
+	OPT_GROUP_WEIGHT,
+	OPT_GROUP_MAX,
+	OPT_GROUP_RATE,
+	OPT_KIND_MAX,
+	OPT_KIND_RATE,
+	OPT_DEP_HISTORY,
 };
 
 #define CLI_SANDBOX_OPTIONS                                                   \
@@ -103,6 +117,47 @@ enum {
 	{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },      \
 	{ "require-limits", no_argument, NULL, OPT_REQUIRE_LIMITS },          \
 	{ "workspace-dir", required_argument, NULL, OPT_WORKSPACE_DIR }
+
+#define CLI_SCHED_OPTIONS                                                     \
+	{ "admission", no_argument, NULL, OPT_ADMISSION },                    \
+	{ "no-admission", no_argument, NULL, OPT_NO_ADMISSION },              \
+	{ "capacity-cpus", required_argument, NULL, OPT_CAPACITY_CPUS },      \
+	{ "capacity-memory", required_argument, NULL, OPT_CAPACITY_MEMORY },  \
+	{ "pressure-limit", required_argument, NULL, OPT_PRESSURE_LIMIT },    \
+	{ "aging", required_argument, NULL, OPT_AGING },                      \
+	{ "preempt", no_argument, NULL, OPT_PREEMPT },                        \
+	{ "group-weight", required_argument, NULL, OPT_GROUP_WEIGHT },        \
+	{ "group-max", required_argument, NULL, OPT_GROUP_MAX },              \
+	{ "group-rate", required_argument, NULL, OPT_GROUP_RATE },            \
+	{ "kind-max", required_argument, NULL, OPT_KIND_MAX },                \
+	{ "kind-rate", required_argument, NULL, OPT_KIND_RATE },              \
+	{ "dep-history", required_argument, NULL, OPT_DEP_HISTORY }
+
+/* One --group-* or --kind-* setting, applied once the runtime exists. */
+typedef struct cli_sched_setting {
+	int opt;
+	char *name;
+	unsigned n; /* weight, cap or burst */
+	double rate;
+} cli_sched_setting;
+
+typedef struct cli_sched_opts {
+	int admission; /* -1: decided by -j */
+	double capacity_cpus;
+	uint64_t capacity_memory;
+	unsigned pressure_limit;
+	int64_t aging_ns;
+	bool preempt;
+	unsigned dep_history;
+	cli_sched_setting *settings;
+	size_t n_settings;
+} cli_sched_opts;
+
+int cli_sched_option(cli_sched_opts *so, int opt, const char *arg);
+/* jobs_given: -j was given (a fixed cap, so no admission unless asked). */
+void cli_apply_sched_opts(const cli_sched_opts *so, bool jobs_given, art_runtime_config *cfg);
+int cli_apply_sched_settings(const cli_sched_opts *so, art_runtime *rt);
+void cli_sched_opts_free(cli_sched_opts *so);
 
 typedef struct cli_runtime_opts {
 	const char *cgroup_parent;

@@ -32,7 +32,8 @@ static void usage(FILE *f)
 	      "error; 130/143 when interrupted (finished results are still written).\n"
 	      "\n"
 	      "Options:\n"
-	      "  -j, --jobs N         tasks run at once (default: the number of CPUs)\n"
+	      "  -j, --jobs N         run N tasks at once, without admission (default: as many\n"
+	      "                       as admission lets start, at most 64)\n"
 	      "  -o, --output FILE    write results to FILE instead of stdout\n"
 	      "  -k, --keep-order     write results in input order\n"
 	      "      --stop-on-failure  after the first failure, stop everything\n"
@@ -45,6 +46,21 @@ static void usage(FILE *f)
 	      "      --cgroup-parent DIR  where task cgroups are made\n"
 	      "      --require-limits fail tasks whose limits cannot be enforced\n"
 	      "      --workspace-dir DIR  where workspace layers are made\n"
+	      "Scheduling (docs/scheduling.md):\n"
+	      "      --admission      admit tasks by their requests (the default without -j)\n"
+	      "      --no-admission   do not; without -j, run one task per CPU\n"
+	      "      --capacity-cpus N    CPUs admission hands out (default: all online)\n"
+	      "      --capacity-memory SIZE  memory it hands out (default: what is available)\n"
+	      "      --pressure-limit PCT  pause admission above this memory PSI (default 40)\n"
+	      "      --aging DUR      a waiting task rises one priority class per DUR (10s)\n"
+	      "      --preempt        freeze low tasks for critical and emergency ones\n"
+	      "      --group-weight G=W   the fair share of group G (default 1)\n"
+	      "      --group-max G=N      at most N tasks of group G at once\n"
+	      "      --group-rate G=R[:B] at most R starts per second in group G, bursts of B\n"
+	      "      --kind-max K=N, --kind-rate K=R[:B]  the same per kind\n"
+	      "      --dep-history N  ended tasks a later depends_on may name (65536)\n"
+	      "      --explain        say in each result why the task waited\n"
+	      "\n"
 	      "      --warm-sandboxes N  sandboxes kept prepared per sandbox configuration\n"
 	      "                       (default 1; 0: every task builds its own at start)\n"
 	      "  -q, --quiet          no messages from agentrt itself\n"
@@ -61,6 +77,7 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_STATS,
 	OPT_WARM,
+	OPT_EXPLAIN,
 };
 
 static const struct option options[] = {
@@ -75,7 +92,9 @@ static const struct option options[] = {
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "explain", no_argument, NULL, OPT_EXPLAIN },
 	CLI_RUNTIME_OPTIONS,
+	CLI_SCHED_OPTIONS,
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
@@ -84,9 +103,7 @@ static const struct option options[] = {
 /* One input line that became a task. */
 typedef struct job {
 	size_t line;
-	size_t seq;     /* position among records, for --keep-order */
-	art_spec *spec; /* kept only while a retry may need it */
-	unsigned attempts;
+	size_t seq; /* position among records, for --keep-order */
 } job;
 
 typedef struct batch {
@@ -97,7 +114,7 @@ typedef struct batch {
 	FILE *out;
 	unsigned retries;
 	int64_t default_timeout;
-	bool keep_order, stop_on_failure, strict, progress;
+	bool keep_order, stop_on_failure, strict, progress, explain;
 
 	size_t window;          /* tasks submitted but not reported, at most */
 
@@ -227,6 +244,9 @@ static void apply_defaults(batch *b, art_spec *spec)
 	/* The batch-wide timeout applies to tasks that set none. */
 	if (b->default_timeout && !art_spec_timeout(spec))
 		art_spec_set_timeout(spec, b->default_timeout);
+	/* Retries are the runtime's, so that dependents wait for the last try. */
+	if (b->retries && !art_spec_retries(spec))
+		art_spec_set_retries(spec, b->retries);
 }
 
 /*
@@ -260,7 +280,7 @@ static void submit_job(batch *b, art_spec *spec, size_t line)
 	b->submitting++;
 	pthread_mutex_unlock(&b->out_mu);
 
-	*j = (job){ .line = line, .seq = seq, .attempts = 1, .spec = b->retries ? spec : NULL };
+	*j = (job){ .line = line, .seq = seq };
 	art_task *task = NULL;
 	art_error err = { 0 };
 	/* From here on_exit may own (and free) j. */
@@ -279,14 +299,65 @@ static void submit_job(batch *b, art_spec *spec, size_t line)
 	pthread_mutex_unlock(&b->out_mu);
 	if (task)
 		art_task_unref(task);
-	if (r < 0 || !b->retries)
-		art_spec_free(spec);
+	art_spec_free(spec);
 }
 
 typedef struct parsed_line {
 	art_spec *spec;
 	size_t line;
 } parsed_line;
+
+/*
+ * --strict: every line is known before anything runs, so the whole file is
+ * one batch for the runtime: dependencies may point forward, and an
+ * unknown id or a cycle refuses the file as a whole.
+ */
+static void submit_all(batch *b, parsed_line *held, size_t n)
+{
+	const art_spec **specs = calloc(n, sizeof(*specs));
+	void **jobs = calloc(n, sizeof(*jobs));
+	bool ok = specs && jobs;
+	for (size_t i = 0; ok && i < n; i++) {
+		job *j = calloc(1, sizeof(*j));
+		if (!j)
+			ok = false;
+		else {
+			*j = (job){ .line = held[i].line, .seq = i };
+			jobs[i] = j;
+			specs[i] = held[i].spec;
+		}
+	}
+	art_error err = { 0 };
+	pthread_mutex_lock(&b->out_mu);
+	if (ok && !b->closed) {
+		b->n_records = n;
+		b->in_flight = n;
+		b->submitting++;
+		pthread_mutex_unlock(&b->out_mu);
+		int r = art_runtime_submit_batch(b->rt, specs, n, jobs, NULL, &err);
+		pthread_mutex_lock(&b->out_mu);
+		b->submitting--;
+		pthread_cond_broadcast(&b->room);
+		if (r == 0) {
+			/* The jobs are the tasks' now, freed by on_exit_cb. */
+			free(jobs);
+			jobs = NULL;
+		} else {
+			b->in_flight = 0;
+			b->n_records = 0;
+			b->strict_failed = true;
+			cli_error("%s", err.msg);
+		}
+	} else if (!ok) {
+		b->reader_error = -ENOMEM;
+	}
+	pthread_mutex_unlock(&b->out_mu);
+	if (jobs)
+		for (size_t i = 0; i < n; i++)
+			free(jobs[i]);
+	free(jobs);
+	free(specs);
+}
 
 static void *reader_main(void *arg)
 {
@@ -340,12 +411,10 @@ static void *reader_main(void *arg)
 	}
 	if (ferror(b->in))
 		b->reader_error = -errno;
-	for (size_t i = 0; i < n_held; i++) {
-		if (b->strict_failed || b->reader_error)
-			art_spec_free(held[i].spec);
-		else
-			submit_job(b, held[i].spec, held[i].line);
-	}
+	if (!b->strict_failed && !b->reader_error && n_held)
+		submit_all(b, held, n_held);
+	for (size_t i = 0; i < n_held; i++)
+		art_spec_free(held[i].spec);
 	free(held);
 	free(buf);
 	pthread_mutex_lock(&b->out_mu);
@@ -370,26 +439,27 @@ static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, v
 	batch *b = userdata;
 	job *j = art_task_userdata(task);
 	bool ok = art_result_ok(res);
+	char why[512] = "";
+	json_t *explain = NULL;
+	if (b->explain && art_task_explain(task, why, sizeof(why)) == 0)
+		explain = json_string(why);
+	char *explain_json = explain ? json_dumps(explain, JSON_ENCODE_ANY) : NULL;
+	json_decref(explain);
 	pthread_mutex_lock(&b->out_mu);
 	if (!cli_quiet)
 		cli_report_unenforced(rt, res, &b->said_unenforced);
-	if (!ok && j->attempts <= b->retries && !b->stopping && j->spec &&
-	    res->end != ART_END_CANCELLED) {
-		art_error err = { 0 };
-		if (art_runtime_submit(rt, j->spec, j, NULL, &err) == 0) {
-			j->attempts++;
-			pthread_mutex_unlock(&b->out_mu);
-			return;
-		}
-	}
 	char *json = NULL;
-	if (art_result_to_json(art_task_spec(task), res, j->attempts, &json) == 0) {
-		/* Prepend the line number: the record stays one flat object. */
+	if (art_result_to_json(art_task_spec(task), res, res->attempts, &json) == 0) {
+		/* Prepend the line number (and append the explanation): the
+		 * record stays one flat object. */
 		char *rec = NULL;
-		if (asprintf(&rec, "{\"line\":%zu,%s", j->line, json + 1) >= 0)
+		size_t len = strlen(json);
+		if (asprintf(&rec, "{\"line\":%zu,%.*s%s%s}", j->line, (int)(len - 2), json + 1,
+			     explain_json ? ",\"explain\":" : "", explain_json ? explain_json : "") >= 0)
 			emit_locked(b, j->seq, rec);
 		free(json);
 	}
+	free(explain_json);
 	b->done++;
 	if (b->done == b->window)
 		b->rss_warm_kb = cli_rss_kb();
@@ -408,7 +478,6 @@ static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, v
 			stop_all_locked(b);
 	}
 	pthread_mutex_unlock(&b->out_mu);
-	art_spec_free(j->spec);
 	free(j);
 }
 
@@ -472,14 +541,16 @@ static void print_stats(batch *b, int fds_start, long rss_start)
 		"{\"stats\":{\"submitted\":%llu,\"started\":%llu,\"ended\":%llu,"
 		"\"start_failures\":%llu,\"cancelled\":%llu,\"timeouts\":%llu,"
 		"\"orphans_killed\":%llu,\"pool_hits\":%llu,\"pool_misses\":%llu,"
-		"\"pool_bytes\":%llu,\"warm_starts\":%llu,\"fds_start\":%d,\"fds_end\":%d,"
+		"\"pool_bytes\":%llu,\"warm_starts\":%llu,\"skipped\":%llu,\"retries\":%llu,"
+		"\"preemptions\":%llu,\"fds_start\":%d,\"fds_end\":%d,"
 		"\"rss_start_kb\":%ld,\"rss_warm_kb\":%s,\"rss_end_kb\":%ld}}\n",
 		(unsigned long long)st.submitted, (unsigned long long)st.started,
 		(unsigned long long)st.ended, (unsigned long long)st.start_failures,
 		(unsigned long long)st.cancelled, (unsigned long long)st.timeouts,
 		(unsigned long long)st.orphans_killed, (unsigned long long)st.pool_hits,
 		(unsigned long long)st.pool_misses, (unsigned long long)st.pool_bytes,
-		(unsigned long long)st.warm_starts, fds_start,
+		(unsigned long long)st.warm_starts, (unsigned long long)st.skipped,
+		(unsigned long long)st.retries, (unsigned long long)st.preemptions, fds_start,
 		cli_fd_count(), rss_start, warm, cli_rss_kb());
 }
 
@@ -494,6 +565,7 @@ int cmd_batch(int argc, char **argv)
 	const char *out_path = NULL;
 	pthread_t reader;
 	cli_runtime_opts ro = { 0 };
+	cli_sched_opts so = { .admission = -1 };
 
 	optind = 1;
 	opterr = 0; /* our own messages, with the agentrt: prefix */
@@ -540,6 +612,9 @@ int cmd_batch(int argc, char **argv)
 		case OPT_STATS:
 			stats = true;
 			break;
+		case OPT_EXPLAIN:
+			b.explain = true;
+			break;
 		case 'q':
 			cli_quiet = true;
 			break;
@@ -549,6 +624,13 @@ int cmd_batch(int argc, char **argv)
 		default:
 			if (cli_runtime_option(&ro, c, optarg) == 0)
 				break;
+			int sr = cli_sched_option(&so, c, optarg);
+			if (sr == 0)
+				break;
+			if (sr != -ENOENT) {
+				cli_sched_opts_free(&so);
+				return EXIT_USAGE_BATCH;
+			}
 			cli_bad_option("batch", argc, argv);
 			return EXIT_USAGE_BATCH;
 		}
@@ -590,10 +672,15 @@ int cmd_batch(int argc, char **argv)
 		.userdata = &b,
 	};
 	cli_apply_runtime_opts(&ro, &cfg);
+	cli_apply_sched_opts(&so, jobs != 0, &cfg);
 	art_error err = { 0 };
 	if (art_runtime_new(&cfg, &b.rt, &err) < 0) {
 		cli_error("%s", err.msg);
 		ret = EXIT_AGENTRT_FAILED;
+		goto out;
+	}
+	if (cli_apply_sched_settings(&so, b.rt) < 0) {
+		ret = EXIT_USAGE_BATCH;
 		goto out;
 	}
 	int r = art_runtime_watch_fd(b.rt, sfd, EPOLLIN, on_signal, &b);
@@ -670,5 +757,6 @@ out:
 	free(b.pending);
 	if (b.in != stdin && b.input_done)
 		fclose(b.in);
+	cli_sched_opts_free(&so);
 	return ret;
 }

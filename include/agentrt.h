@@ -205,6 +205,50 @@ ART_PUBLIC int art_spec_set_allow_userns(art_spec *spec, int allow);
 /* Keeps one capability ("net_bind_service", "CAP_NET_RAW"); all others
  * are dropped. -EINVAL for an unknown name. */
 ART_PUBLIC int art_spec_add_cap(art_spec *spec, const char *name);
+/* Scheduling (docs/scheduling.md). */
+typedef enum art_priority {
+	ART_PRIORITY_LOW = 0,
+	ART_PRIORITY_NORMAL, /* the default */
+	ART_PRIORITY_HIGH,
+	ART_PRIORITY_CRITICAL,
+	ART_PRIORITY_EMERGENCY,
+} art_priority;
+
+ART_PUBLIC const char *art_priority_name(art_priority priority); /* "low", ... */
+ART_PUBLIC int art_priority_from_name(const char *name, art_priority *out);
+/* The class, and the order within it (higher first; default 0). A task
+ * that waits rises one class per aging step (config.aging_step_ns). */
+ART_PUBLIC int art_spec_set_priority(art_spec *spec, art_priority priority, int order);
+ART_PUBLIC art_priority art_spec_priority(const art_spec *spec, int *order);
+/* Fair share, caps and rates apply per group (a tenant, a crew, an agent)
+ * and per kind ("fetch", "build": caps, rates and learnt requests). NULL:
+ * "default". 1..128 printable bytes. */
+ART_PUBLIC int art_spec_set_group(art_spec *spec, const char *group);
+ART_PUBLIC const char *art_spec_group(const art_spec *spec);
+ART_PUBLIC int art_spec_set_kind(art_spec *spec, const char *kind);
+ART_PUBLIC const char *art_spec_kind(const art_spec *spec);
+
+typedef enum art_dep_condition {
+	ART_DEP_OK = 0, /* the dependency must succeed (the default) */
+	ART_DEP_ANY,    /* it must end, however */
+	ART_DEP_FAILED, /* it must fail or be cancelled */
+} art_dep_condition;
+
+/* The task starts only once the task with this id has ended as required;
+ * when that can no longer happen, it ends as ART_END_SKIPPED. The id must
+ * name a task submitted before, or in the same art_runtime_submit_batch. */
+ART_PUBLIC int art_spec_add_dependency(art_spec *spec, const char *id, art_dep_condition cond);
+ART_PUBLIC size_t art_spec_dependency_count(const art_spec *spec);
+ART_PUBLIC int art_spec_dependency_at(const art_spec *spec, size_t i, const char **id,
+				      art_dep_condition *cond);
+/* What the task needs while it runs, for admission: thousandths of a CPU
+ * and bytes; -1 leaves one undeclared (then it is learnt per kind). */
+ART_PUBLIC int art_spec_set_requests(art_spec *spec, int64_t cpu_milli, int64_t memory_bytes);
+/* Runs a task that failed (not cancelled, not skipped) up to this many
+ * more times before it is reported; dependents wait for the last try. */
+ART_PUBLIC int art_spec_set_retries(art_spec *spec, unsigned retries);
+ART_PUBLIC unsigned art_spec_retries(const art_spec *spec);
+
 /* Read access, used by front ends that report on a spec. */
 ART_PUBLIC size_t art_spec_label_count(const art_spec *spec);
 ART_PUBLIC int art_spec_label_at(const art_spec *spec, size_t i, const char **key,
@@ -227,6 +271,7 @@ typedef enum art_end {
 	ART_END_OOM_KILLED,   /* the kernel's OOM killer ended it (its cgroup's memory limit) */
 	ART_END_SECCOMP,      /* it made a denied system call: seccomp_syscall names it */
 	ART_END_LIMIT,        /* it hit `limit`: cpu_time, pids, file_size or output */
+	ART_END_SKIPPED,      /* never started: a dependency ended the wrong way (skip_reason) */
 } art_end;
 
 /* Where a start failed. */
@@ -309,6 +354,13 @@ typedef struct art_result {
 	const char *workspace_dir;
 	const art_change *changes;
 	size_t n_changes;
+
+	/* Scheduling. */
+	unsigned attempts;       /* times started (retries + 1); 0 if never */
+	int64_t frozen_ns;       /* time spent frozen for an urgent task (preemption) */
+	/* ART_END_SKIPPED: "dependency \"build\" failed (exit 1)". Valid
+	 * while the task object lives. */
+	const char *skip_reason;
 } art_result;
 
 ART_PUBLIC const char *art_end_name(art_end end);     /* "exited", "timeout", ... */
@@ -340,6 +392,14 @@ typedef void (*art_fd_fn)(art_runtime *rt, int fd, uint32_t events, void *userda
 /* A task whose limits cannot all be enforced fails to start (stage
  * "cgroup") instead of running with rlimits only. */
 #define ART_RT_REQUIRE_LIMITS (1u << 1)
+/* Admission by requests (declared, else learnt per kind): a task starts
+ * only when what it needs fits the CPU and memory capacity that is free,
+ * and none starts while memory is under pressure (docs/scheduling.md). */
+#define ART_RT_ADMISSION (1u << 2)
+/* An emergency or critical task that cannot start may freeze running low
+ * ones (cgroup freezer, else SIGSTOP of the process group) until capacity
+ * returns. */
+#define ART_RT_PREEMPT (1u << 3)
 
 typedef struct art_runtime_config {
 	/* Tasks running at once; 0 means the number of online CPUs. */
@@ -369,6 +429,21 @@ typedef struct art_runtime_config {
 	 * task. One goes unused after 30 s. 0: none (each start builds its
 	 * own sandbox). */
 	unsigned warm_sandboxes;
+	/* Scheduling (docs/scheduling.md). Capacity for admission:
+	 * thousandths of a CPU and bytes; 0: the online CPUs, and the memory
+	 * available when the runtime is made. */
+	int64_t cpu_capacity;
+	int64_t memory_capacity;
+	/* A waiting task rises one priority class per step; 0: 10 s. */
+	int64_t aging_step_ns;
+	/* Admission pauses while the memory PSI "some avg10" is above this
+	 * (percent; 0: 40), or where there is no PSI, while MemAvailable is
+	 * below this fraction of MemTotal in thousandths (0: 50 = 5%). */
+	unsigned pressure_psi_pct;
+	unsigned pressure_min_available_permille;
+	/* Ended tasks whose ids later tasks may still name in depends_on
+	 * (about 200 bytes each); older ones are forgotten. 0: 65536. */
+	unsigned dep_history;
 	art_exit_fn on_exit;     /* when a task ends (always called once per task) */
 	art_output_fn on_output; /* each chunk of captured output, as it arrives */
 	void *userdata;
@@ -389,6 +464,12 @@ typedef struct art_runtime_stats {
 	uint64_t pool_bytes;  /* bytes held by the pool, in use or free */
 	uint64_t warm_starts; /* tasks started in a sandbox prepared ahead */
 	unsigned warm_ready;  /* prepared sandboxes waiting (some may still be setting up) */
+	uint64_t skipped;     /* tasks skipped for their dependencies */
+	uint64_t retries;     /* failed tries run again */
+	uint64_t preemptions; /* tasks frozen for urgent ones */
+	unsigned frozen;      /* tasks frozen now */
+	unsigned held;        /* tasks waiting for dependencies */
+	int pressure;         /* admission paused for memory pressure now */
 } art_runtime_stats;
 
 ART_PUBLIC int art_runtime_new(const art_runtime_config *config, art_runtime **out,
@@ -416,6 +497,13 @@ ART_PUBLIC int art_runtime_fd(const art_runtime *rt);
 ART_PUBLIC void art_runtime_finish(art_runtime *rt);
 /* [any thread] Makes art_runtime_run return soon; tasks keep running. */
 ART_PUBLIC void art_runtime_stop(art_runtime *rt);
+/* [any thread] Queues several tasks at once: their dependencies may name
+ * each other in any order, and they are accepted or refused together
+ * (an unknown id or a cycle: -EINVAL, nothing queued, err names them:
+ * `task "deploy": depends_on "buidl": no such task`, `dependency cycle:
+ * a -> b -> a`). userdata and out (each may be NULL) have n entries. */
+ART_PUBLIC int art_runtime_submit_batch(art_runtime *rt, const art_spec *const *specs, size_t n,
+					void *const *userdata, art_task **out, art_error *err);
 /* [any thread] Cancels every queued and running task. */
 ART_PUBLIC void art_runtime_cancel_all(art_runtime *rt);
 /* [any thread] Changes the number of tasks run at once (0: CPUs). */
@@ -423,6 +511,20 @@ ART_PUBLIC void art_runtime_set_max_running(art_runtime *rt, unsigned max_runnin
 /* [any thread] Changes config.warm_sandboxes; the sandboxes prepared so
  * far are dropped. */
 ART_PUBLIC void art_runtime_set_warm_sandboxes(art_runtime *rt, unsigned n);
+/* [any thread] Per group: the weight of its fair share (>= 1, default 1),
+ * a cap on its running tasks (0: none), a rate of starts per second with
+ * a burst (rate 0: none). Per kind: a cap and a rate. -EINVAL for a bad
+ * value, -ENOMEM. Take effect at the loop's next iteration. */
+ART_PUBLIC int art_runtime_group_weight(art_runtime *rt, const char *group, unsigned weight);
+ART_PUBLIC int art_runtime_group_max_running(art_runtime *rt, const char *group, unsigned n);
+ART_PUBLIC int art_runtime_group_rate(art_runtime *rt, const char *group, double per_second,
+				      unsigned burst);
+ART_PUBLIC int art_runtime_kind_max_running(art_runtime *rt, const char *kind, unsigned n);
+ART_PUBLIC int art_runtime_kind_rate(art_runtime *rt, const char *kind, double per_second,
+				     unsigned burst);
+/* [any thread] Cancels a group's queued and running tasks and every task
+ * that needs one of them to succeed (they end as cancelled). */
+ART_PUBLIC int art_runtime_cancel_group(art_runtime *rt, const char *group);
 /* [loop thread] Consistent on the loop thread; approximate elsewhere. */
 ART_PUBLIC void art_runtime_stats_get(art_runtime *rt, art_runtime_stats *out);
 /* [loop thread] Why cgroup limits are not (or not all) enforced, e.g.
@@ -465,6 +567,11 @@ ART_PUBLIC const art_result *art_task_result(const art_task *task);
  * The runtime owns it; art_task_close_stdin() closes it. */
 ART_PUBLIC int art_task_stdin_fd(const art_task *task);
 ART_PUBLIC void art_task_close_stdin(art_task *task);
+/* [loop thread] Why the task waited before it started (or, while queued,
+ * so far), largest reasons first: "waited 1.20s: dependencies 0.70s,
+ * group cap 0.40s, priority 0.10s", or "did not wait". -ENOBUFS when it
+ * does not fit. */
+ART_PUBLIC int art_task_explain(const art_task *task, char *buf, size_t size);
 
 /* ------------------------------------------------------------- JSON spec */
 

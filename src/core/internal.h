@@ -20,6 +20,8 @@
 #include "os/loop.h"
 #include "os/spawn.h"
 #include "sandbox/cgroup.h"
+#include "sched/depgraph.h"
+#include "sched/sched.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/workspace.h"
 
@@ -43,6 +45,30 @@ typedef struct task_output {
 	char *tail; /* contiguous tail, made at the end */
 	size_t tail_len;
 } task_output;
+
+typedef enum task_dep_state {
+	TASK_DEP_READY = 0,
+	TASK_DEP_WAITING,
+	TASK_DEP_SKIPPED,
+} task_dep_state;
+
+/* Requests to the loop from other threads (schedule.c). */
+typedef enum ctl_op {
+	CTL_GROUP_WEIGHT,
+	CTL_GROUP_MAX,
+	CTL_GROUP_RATE,
+	CTL_KIND_MAX,
+	CTL_KIND_RATE,
+	CTL_CANCEL_GROUP,
+} ctl_op;
+
+typedef struct ctl_req {
+	list_node link;
+	ctl_op op;
+	unsigned n;
+	double rate;
+	char name[];
+} ctl_req;
 
 /* Events of the task state machine (see task.c and docs/ARCHITECTURE.md). */
 typedef enum task_event {
@@ -90,6 +116,21 @@ struct art_task {
 	cg_usage usage;
 	bool has_usage;
 	struct warm_sandbox *warm; /* a prepared sandbox, between iso_prepare and iso_spawn */
+
+	/* Scheduling (schedule.c). A QUEUED task is on rt->queued, and in the
+	 * scheduler (se.state QUEUED) once its dependencies are met. */
+	sched_entry se;
+	depgraph_node *node; /* NULL: no id and no dependencies */
+	task_dep_state dep;  /* written by depgraph callbacks */
+	char *skip_reason;
+	bool drained;        /* the loop has taken it from the inbox */
+	bool held;           /* drained, waiting for its dependencies */
+	list_node dep_link;  /* rt->dep_changed */
+	int64_t ready_ns;    /* when its dependencies were met (in the scheduler) */
+	bool frozen;
+	bool frozen_by_signal; /* SIGSTOP, not the cgroup freezer */
+	int64_t frozen_since;
+	int64_t timeout_left; /* frozen: what was left of the timeout */
 };
 
 #define VIOLATION_SECCOMP (-2)
@@ -124,12 +165,13 @@ struct art_runtime {
 	pthread_mutex_t mu;
 	list_node inbox;   /* submitted tasks */
 	list_node cancels; /* cancel_req */
+	list_node ctls;    /* ctl_req */
 	atomic_bool req_cancel_all, req_finish, req_stop;
 	atomic_uint req_max_running; /* 0: no change requested */
 	atomic_uint req_warm;        /* REQ_WARM_NONE: no change requested */
 
-	list_node queued;
-	list_node running; /* RUNNING and STOPPING tasks */
+	list_node queued;  /* QUEUED tasks: waiting for dependencies or in the scheduler */
+	list_node running; /* RUNNING and STOPPING tasks (frozen ones too) */
 	list_node orphans;
 	list_node watches;
 	intset child_pids; /* leaders and orphans we reap: everything else is swept */
@@ -160,6 +202,19 @@ struct art_runtime {
 	list_node teardowns; /* inits of ended sandboxes, still exiting */
 	list_node dead_warm; /* dropped ones, freed after the iteration */
 	unsigned n_warm;
+	/* Scheduling (schedule.c). */
+	sched *sched;
+	pthread_mutex_t graph_mu; /* the dependency graph: submitters and the loop */
+	depgraph *graph;
+	depgraph_node **history; /* ended nodes, oldest first, forgotten beyond DEP_HISTORY */
+	size_t history_head, history_len;
+	uint64_t internal_ids;
+	list_node dep_changed; /* drained tasks whose dependencies were decided */
+	loop_timer sched_timer; /* a rate limit's next token, or the next pressure check */
+	int64_t pressure_checked;
+	bool admission, preempt;
+	bool no_retries; /* shutting down */
+	unsigned n_frozen, n_held;
 	uid_t sandbox_uid; /* the sandbox's root as the host sees it */
 	gid_t sandbox_gid;
 	int last_cap;
@@ -176,6 +231,14 @@ void task_reap_blocking(art_task *t);
 void task_free(art_task *t);
 
 void task_violation(art_task *t, int what);
+/* Preemption: stops a running task where it is (cgroup freezer, else
+ * SIGSTOP of its group), its timeout suspended; and back. */
+void task_freeze(art_task *t, int64_t now);
+/* Also for a task about to be signalled or to end: a frozen one would
+ * not act on the signal. The scheduler is not told (nor needs to be). */
+void task_thaw(art_task *t, int64_t now);
+/* Back to QUEUED for another try: what the last one held is released. */
+void task_reset_for_retry(art_task *t);
 
 /* isolation.c */
 void iso_init(art_task *t);
@@ -235,6 +298,24 @@ int output_open(art_runtime *rt, art_task *t, int stream, int *child_fd);
 void output_drain(art_runtime *rt, art_task *t, int stream);
 void output_finish(art_runtime *rt, task_output *o);
 void output_release(art_runtime *rt, task_output *o);
+
+/* schedule.c */
+int schedule_init(art_runtime *rt);
+void schedule_free(art_runtime *rt);
+/* Stages and commits the tasks' dependencies as one batch. */
+int schedule_submit(art_runtime *rt, art_task **tasks, size_t n, art_error *err);
+/* A task taken from the inbox. */
+void schedule_drained(art_runtime *rt, art_task *t);
+/* Starts what may start: thaws, starts, preempts; arms the timer. */
+void schedule_start(art_runtime *rt);
+/* The task ends (before on_exit): the scheduler and the graph learn it.
+ * false: it runs again (a retry) and is not reported. */
+bool schedule_task_end(art_runtime *rt, art_task *t);
+void schedule_ctl(art_runtime *rt, ctl_req *c);
+void schedule_set_max_running(art_runtime *rt, unsigned n);
+/* A frozen task about to be signalled: thawed first, or the signal waits. */
+void schedule_unfreeze(art_task *t);
+void schedule_task_free(art_task *t);
 
 /* runtime.c */
 void runtime_task_done(art_runtime *rt, art_task *t);

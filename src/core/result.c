@@ -28,6 +28,8 @@ const char *art_end_name(art_end end)
 		return "seccomp";
 	case ART_END_LIMIT:
 		return "limit";
+	case ART_END_SKIPPED:
+		return "skipped";
 	}
 	return "unknown";
 }
@@ -133,6 +135,9 @@ int art_result_exit_status(const art_result *r)
 		if (r->term_signal)
 			return 128 + r->term_signal;
 		return r->exit_code > 0 ? r->exit_code : 1;
+	case ART_END_SKIPPED:
+		/* It never ran: like a start failure, the command is not to blame. */
+		return 125;
 	case ART_END_NONE:
 		break;
 	}
@@ -203,7 +208,18 @@ const char *art_result_message(const art_result *r, char *buf, size_t len)
 			snprintf(buf, len, "%s failed: %s", art_stage_name(r->start_stage),
 				 strerror(r->start_errno));
 		return buf;
-	default:
-		return NULL;
+	case ART_END_SKIPPED:
+		if (r->skip_reason)
+			snprintf(buf, len, "skipped: %s", r->skip_reason);
+		else
+			snprintf(buf, len, "skipped");
+		return buf;
+	case ART_END_NONE:
+	case ART_END_EXITED:
+	case ART_END_SIGNALED:
+	case ART_END_TIMEOUT:
+	case ART_END_CANCELLED:
+		break;
 	}
+	return NULL;
 }

@@ -45,6 +45,8 @@ static void wake(art_runtime *rt)
 
 void runtime_task_done(art_runtime *rt, art_task *t)
 {
+	if (!schedule_task_end(rt, t))
+		return; /* it runs again */
 	output_finish(rt, &t->out[0]);
 	output_finish(rt, &t->out[1]);
 	t->stdin_fd = safe_close(t->stdin_fd);
@@ -73,15 +75,6 @@ static void bury_dead(art_runtime *rt)
 	while ((n = list_pop_front(&rt->dead_watches)))
 		free(container_of(n, fd_watch, link));
 	warm_bury(rt);
-}
-
-static void start_queued(art_runtime *rt)
-{
-	while (rt->n_running < rt->max_running && !list_empty(&rt->queued)) {
-		art_task *t = container_of(list_pop_front(&rt->queued), art_task, link);
-		rt->n_queued--;
-		task_start(t);
-	}
 }
 
 /* ------------------------------------------------------------ orphans */
@@ -180,9 +173,10 @@ void runtime_flush_ended(art_runtime *rt)
 
 static void drain_inbox(art_runtime *rt)
 {
-	list_node tasks, cancels;
+	list_node tasks, cancels, ctls;
 	list_init(&tasks);
 	list_init(&cancels);
+	list_init(&ctls);
 	pthread_mutex_lock(&rt->mu);
 	/* Splice both lists out, so the lock is held only for that. */
 	if (!list_empty(&rt->inbox)) {
@@ -197,12 +191,20 @@ static void drain_inbox(art_runtime *rt)
 		cancels.prev->next = &cancels;
 		list_init(&rt->cancels);
 	}
+	if (!list_empty(&rt->ctls)) {
+		ctls = rt->ctls;
+		ctls.next->prev = &ctls;
+		ctls.prev->next = &ctls;
+		list_init(&rt->ctls);
+	}
 	pthread_mutex_unlock(&rt->mu);
 
 	list_node *n;
-	while ((n = list_pop_front(&tasks))) {
-		list_add_tail(&rt->queued, n);
-		rt->n_queued++;
+	while ((n = list_pop_front(&tasks)))
+		schedule_drained(rt, container_of(n, art_task, link));
+	while ((n = list_pop_front(&ctls))) {
+		schedule_ctl(rt, container_of(n, ctl_req, link));
+		free(container_of(n, ctl_req, link));
 	}
 	while ((n = list_pop_front(&cancels))) {
 		cancel_req *c = container_of(n, cancel_req, link);
@@ -212,7 +214,7 @@ static void drain_inbox(art_runtime *rt)
 	}
 	unsigned want = atomic_exchange(&rt->req_max_running, 0);
 	if (want)
-		rt->max_running = want;
+		schedule_set_max_running(rt, want);
 	unsigned warm = atomic_exchange(&rt->req_warm, REQ_WARM_NONE);
 	if (warm != REQ_WARM_NONE) {
 		rt->cfg.warm_sandboxes = warm;
@@ -249,6 +251,7 @@ int art_runtime_new(const art_runtime_config *config, art_runtime **out, art_err
 	pthread_mutex_init(&rt->mu, NULL);
 	list_init(&rt->inbox);
 	list_init(&rt->cancels);
+	list_init(&rt->ctls);
 	list_init(&rt->queued);
 	list_init(&rt->running);
 	list_init(&rt->orphans);
@@ -266,6 +269,11 @@ int art_runtime_new(const art_runtime_config *config, art_runtime **out, art_err
 	if (r < 0) {
 		art_runtime_free(rt);
 		return art_error_set(err, r, "cannot create the event loop: %s", strerror(-r));
+	}
+	r = schedule_init(rt);
+	if (r < 0) {
+		art_runtime_free(rt);
+		return art_error_set(err, r, "cannot create the scheduler: %s", strerror(-r));
 	}
 	/* Above 2, so that a host with closed stdio never hands it out as 0..2. */
 	rt->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -304,6 +312,7 @@ static void kill_everything(art_runtime *rt)
 {
 	rt->in_loop = true;
 	rt->loop_thread = pthread_self();
+	rt->no_retries = true;
 	drain_inbox(rt);
 	list_node *n, *tmp;
 	list_for_each_safe(n, tmp, &rt->queued)
@@ -348,6 +357,9 @@ void art_runtime_free(art_runtime *rt)
 	if (rt->cfg.flags & ART_RT_KILL_ORPHANS)
 		proc_set_subreaper(0);
 	iso_runtime_free(rt);
+	schedule_free(rt);
+	while ((n = list_pop_front(&rt->ctls)))
+		free(container_of(n, ctl_req, link));
 	loop_free(rt->loop);
 	safe_close(rt->devnull);
 	if (rt->spawn_stack)
@@ -359,25 +371,109 @@ void art_runtime_free(art_runtime *rt)
 	free(rt);
 }
 
+int art_runtime_submit_batch(art_runtime *rt, const art_spec *const *specs, size_t n,
+			     void *const *userdata, art_task **out, art_error *err)
+{
+	art_task *one[1];
+	art_task **tasks = n == 1 ? one : calloc(n ? n : 1, sizeof(*tasks));
+	if (!tasks)
+		return art_error_set(err, -ENOMEM, "out of memory");
+	int r = 0;
+	size_t made = 0;
+	for (; made < n; made++) {
+		const art_spec *spec = specs[made];
+		if (!spec->argv.n) {
+			r = art_error_set(err, -EINVAL, "cmd: missing");
+			break;
+		}
+		r = task_new(rt, spec, userdata ? userdata[made] : NULL, &tasks[made]);
+		if (r < 0) {
+			art_error_set(err, r, "cannot create task: %s", strerror(-r));
+			break;
+		}
+	}
+	if (r == 0)
+		r = schedule_submit(rt, tasks, n, err);
+	if (r < 0) {
+		for (size_t i = 0; i < made; i++)
+			task_free(tasks[i]);
+		if (tasks != one)
+			free(tasks);
+		return r;
+	}
+	pthread_mutex_lock(&rt->mu);
+	for (size_t i = 0; i < n; i++) {
+		if (out) {
+			art_task_ref(tasks[i]);
+			out[i] = tasks[i];
+		}
+		list_add_tail(&rt->inbox, &tasks[i]->link);
+	}
+	rt->stats.submitted += n;
+	pthread_mutex_unlock(&rt->mu);
+	if (tasks != one)
+		free(tasks);
+	wake(rt);
+	return 0;
+}
+
 int art_runtime_submit(art_runtime *rt, const art_spec *spec, void *userdata, art_task **out,
 		       art_error *err)
 {
-	if (!spec->argv.n)
-		return art_error_set(err, -EINVAL, "cmd: missing");
-	art_task *t;
-	int r = task_new(rt, spec, userdata, &t);
-	if (r < 0)
-		return art_error_set(err, r, "cannot create task: %s", strerror(-r));
-	if (out) {
-		art_task_ref(t);
-		*out = t;
-	}
+	return art_runtime_submit_batch(rt, &spec, 1, &userdata, out, err);
+}
+
+static int ctl_push(art_runtime *rt, ctl_op op, const char *name, unsigned n, double rate)
+{
+	if (!name || !*name)
+		return -EINVAL;
+	size_t len = strlen(name);
+	ctl_req *c = malloc(sizeof(*c) + len + 1);
+	if (!c)
+		return -ENOMEM;
+	c->op = op;
+	c->n = n;
+	c->rate = rate;
+	memcpy(c->name, name, len + 1);
 	pthread_mutex_lock(&rt->mu);
-	list_add_tail(&rt->inbox, &t->link);
-	rt->stats.submitted++;
+	list_add_tail(&rt->ctls, &c->link);
 	pthread_mutex_unlock(&rt->mu);
 	wake(rt);
 	return 0;
+}
+
+int art_runtime_group_weight(art_runtime *rt, const char *group, unsigned weight)
+{
+	return weight ? ctl_push(rt, CTL_GROUP_WEIGHT, group, weight, 0) : -EINVAL;
+}
+
+int art_runtime_group_max_running(art_runtime *rt, const char *group, unsigned n)
+{
+	return ctl_push(rt, CTL_GROUP_MAX, group, n, 0);
+}
+
+int art_runtime_group_rate(art_runtime *rt, const char *group, double per_second, unsigned burst)
+{
+	if (!(per_second >= 0) || (per_second > 0 && !burst))
+		return -EINVAL;
+	return ctl_push(rt, CTL_GROUP_RATE, group, burst ? burst : 1, per_second);
+}
+
+int art_runtime_kind_max_running(art_runtime *rt, const char *kind, unsigned n)
+{
+	return ctl_push(rt, CTL_KIND_MAX, kind, n, 0);
+}
+
+int art_runtime_kind_rate(art_runtime *rt, const char *kind, double per_second, unsigned burst)
+{
+	if (!(per_second >= 0) || (per_second > 0 && !burst))
+		return -EINVAL;
+	return ctl_push(rt, CTL_KIND_RATE, kind, burst ? burst : 1, per_second);
+}
+
+int art_runtime_cancel_group(art_runtime *rt, const char *group)
+{
+	return ctl_push(rt, CTL_CANCEL_GROUP, group, 0, 0);
 }
 
 static bool idle(const art_runtime *rt)
@@ -390,14 +486,14 @@ int art_runtime_step(art_runtime *rt, int timeout_ms)
 	rt->in_loop = true;
 	rt->loop_thread = pthread_self();
 	drain_inbox(rt);
-	start_queued(rt);
-	/* Do not sleep while tasks wait for a free slot that just opened. */
-	if (rt->n_running < rt->max_running && !list_empty(&rt->queued))
+	schedule_start(rt);
+	/* Do not sleep on tasks whose dependencies were just decided. */
+	if (!list_empty(&rt->dep_changed))
 		timeout_ms = 0;
 	int r = loop_run_once(rt->loop, timeout_ms);
 	runtime_flush_ended(rt);
 	drain_inbox(rt);
-	start_queued(rt);
+	schedule_start(rt);
 	runtime_flush_ended(rt); /* a start that failed late */
 	bury_dead(rt);
 	rt->in_loop = false;
@@ -475,6 +571,8 @@ void art_runtime_stats_get(art_runtime *rt, art_runtime_stats *out)
 	pthread_mutex_unlock(&rt->mu);
 	out->running = rt->n_running;
 	out->queued = rt->n_queued;
+	out->held = rt->n_held;
+	out->frozen = rt->n_frozen;
 	out->pool_hits = rt->chunks.hits;
 	out->pool_misses = rt->chunks.misses;
 	out->pool_bytes = (rt->chunks.n_free + rt->chunks.n_out) * rt->chunks.size;

@@ -115,6 +115,7 @@ int task_new(art_runtime *rt, const art_spec *spec, void *userdata, art_task **o
 	t->pidfd = -1;
 	t->stdin_fd = -1;
 	list_init(&t->link);
+	list_init(&t->dep_link);
 	loop_watch_init(&t->pid_watch);
 	loop_timer_init(&t->timer);
 	output_init(&t->out[0]);
@@ -133,6 +134,7 @@ void task_free(art_task *t)
 	iso_release(t);
 	safe_close(t->pidfd);
 	safe_close(t->stdin_fd);
+	schedule_task_free(t);
 	art_spec_free(t->spec);
 	free(t);
 }
@@ -153,6 +155,8 @@ static void signal_task(art_task *t, int sig)
 {
 	if (t->pidfd < 0)
 		return;
+	if (t->frozen)
+		task_thaw(t, mono_ns());
 	if (getpgid(t->pid) != t->pid)
 		pidfd_signal(t->pidfd, sig);
 	kill(-t->pid, sig);
@@ -235,6 +239,81 @@ void task_kill_now(art_task *t)
 		t->state = ART_TASK_STOPPING;
 		act_kill(t);
 	}
+}
+
+/* ------------------------------------------------------------ preemption */
+
+void task_freeze(art_task *t, int64_t now)
+{
+	if (t->frozen || t->pidfd < 0)
+		return;
+	t->frozen = true;
+	t->frozen_since = now;
+	t->rt->n_frozen++;
+	/* Frozen time is not run time: the timeout waits too. */
+	t->timeout_left = -1;
+	if (t->state == ART_TASK_RUNNING && heap_node_queued(&t->timer.node)) {
+		t->timeout_left = MAX(t->timer.node.key - now, INT64_C(0));
+		loop_timer_disarm(t->rt->loop, &t->timer);
+	}
+	/* The freezer stops the whole tree at once, whatever its process
+	 * groups; SIGSTOP reaches the task's group only. */
+	t->frozen_by_signal = !t->cg || cg_task_freeze(t->cg, true) < 0;
+	if (t->frozen_by_signal)
+		kill(-t->pid, SIGSTOP);
+}
+
+void task_thaw(art_task *t, int64_t now)
+{
+	if (!t->frozen)
+		return;
+	t->frozen = false;
+	t->rt->n_frozen--;
+	t->result.frozen_ns += now - t->frozen_since;
+	if (t->frozen_by_signal)
+		kill(-t->pid, SIGCONT);
+	else
+		cg_task_freeze(t->cg, false);
+	if (t->timeout_left >= 0 && t->state == ART_TASK_RUNNING &&
+	    loop_timer_arm(t->rt->loop, &t->timer, deadline_after(now, t->timeout_left),
+			   on_timeout) < 0)
+		task_dispatch(t, EV_TIMEOUT);
+	t->timeout_left = -1;
+}
+
+/* ------------------------------------------------------------ retry */
+
+void task_reset_for_retry(art_task *t)
+{
+	art_runtime *rt = t->rt;
+	loop_timer_disarm(rt->loop, &t->timer);
+	for (int i = 0; i < 2; i++) {
+		output_release(rt, &t->out[i]);
+		output_init(&t->out[i]);
+	}
+	/* The changes of a failed try are not the task's: only the last
+	 * try's workspace is kept. */
+	t->result.workspace_dir = NULL;
+	iso_release(t);
+	t->changes = NULL;
+	t->n_changes = 0;
+	t->result_changes = NULL;
+	t->report_exited = false;
+	t->teardown = NULL;
+	t->has_usage = false;
+	memset(&t->usage, 0, sizeof(t->usage));
+	iso_init(t);
+	t->stdin_fd = safe_close(t->stdin_fd);
+	t->pidfd = safe_close(t->pidfd);
+	t->pid = 0;
+	t->stop_reason = ART_END_NONE;
+	art_result keep = t->result;
+	t->result = (art_result){
+		.exit_code = -1,
+		.queued_ns = keep.queued_ns,
+		.attempts = keep.attempts,
+		.frozen_ns = keep.frozen_ns,
+	};
 }
 
 /* ------------------------------------------------------------ exit */
@@ -588,6 +667,7 @@ static void fail_start(art_task *t, int err, art_stage stage)
 void task_start(art_task *t)
 {
 	art_runtime *rt = t->rt;
+	t->result.attempts++;
 	_cleanup_(start_ctx_done) start_ctx c = { .child_fd = { -1, -1, -1 } };
 	static const art_stage open_stage[3] = { ART_STAGE_STDIN, ART_STAGE_STDOUT,
 						 ART_STAGE_STDERR };

@@ -25,6 +25,7 @@ int art_spec_new(art_spec **out)
 	if (!s)
 		return -ENOMEM;
 	s->grace_ns = SPEC_GRACE_DEFAULT_NS;
+	spec_sched_init(&s->sched);
 	for (int i = 0; i < 2; i++) {
 		s->out[i].mode = ART_OUTPUT_CAPTURE;
 		s->out[i].cap = ART_OUTPUT_CAP_DEFAULT;
@@ -47,6 +48,7 @@ void art_spec_free(art_spec *s)
 	for (int i = 0; i < 2; i++)
 		free(s->out[i].path);
 	spec_sandbox_free(&s->sb);
+	spec_sched_free(&s->sched);
 	strv_clear(&s->label_keys);
 	strv_clear(&s->label_values);
 	free(s);
@@ -77,7 +79,7 @@ int art_spec_clone(const art_spec *src, art_spec **out)
 		if (dup_or_null(src->out[i].path, &s->out[i].path) < 0)
 			return -ENOMEM;
 	}
-	if (spec_sandbox_copy(&s->sb, &src->sb) < 0)
+	if (spec_sandbox_copy(&s->sb, &src->sb) < 0 || spec_sched_copy(&s->sched, &src->sched) < 0)
 		return -ENOMEM;
 	if (dup_or_null(src->id, &s->id) < 0 || dup_or_null(src->cwd, &s->cwd) < 0 ||
 	    dup_or_null(src->stdin_path, &s->stdin_path) < 0 ||

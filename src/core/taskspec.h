@@ -41,6 +41,24 @@ typedef struct spec_sandbox {
 	uint64_t keep_caps;
 } spec_sandbox;
 
+/* Scheduling (docs/scheduling.md). Requests are SCHED_UNSET-like: -1. */
+typedef struct spec_dep {
+	char *id;
+	art_dep_condition cond;
+} spec_dep;
+
+typedef struct spec_sched {
+	art_priority priority;
+	int order;
+	char *group; /* NULL: "default" */
+	char *kind;  /* NULL: "default" */
+	spec_dep *deps;
+	size_t n_deps;
+	int64_t cpu_request;    /* millicores, -1: not declared */
+	int64_t memory_request; /* bytes, -1: not declared */
+	unsigned retries;
+} spec_sched;
+
 typedef struct spec_output {
 	art_output_mode mode;
 	size_t cap;
@@ -65,6 +83,7 @@ struct art_spec {
 	uint64_t limits[ART_LIMIT__COUNT];
 	uint32_t limits_set; /* bit per art_limit */
 	spec_sandbox sb;
+	spec_sched sched;
 	strv label_keys;
 	strv label_values;
 };
@@ -79,6 +98,9 @@ art_sandbox_level spec_effective_level(const art_spec *s);
 	((1u << ART_LIMIT_MEMORY) | (1u << ART_LIMIT_MEMORY_HIGH) | (1u << ART_LIMIT_SWAP) | \
 	 (1u << ART_LIMIT_CPU) | (1u << ART_LIMIT_CPU_WEIGHT) | (1u << ART_LIMIT_PIDS) |    \
 	 (1u << ART_LIMIT_IO_WEIGHT))
+void spec_sched_init(spec_sched *sc);
+void spec_sched_free(spec_sched *sc);
+int spec_sched_copy(spec_sched *dst, const spec_sched *src);
 void spec_sandbox_free(spec_sandbox *sb);
 int spec_sandbox_copy(spec_sandbox *dst, const spec_sandbox *src);
 /* Whether two tasks would get the same sandbox (level aside). */

@@ -554,7 +554,7 @@ int sched_enqueue(sched *s, sched_entry *e, const char *group, const char *kind,
 	struct sched_flow *f;
 	int r;
 
-	if (e->state != SCHED_IDLE)
+	if (e->state != SCHED_ENTRY_IDLE)
 		return -EBUSY;
 	if ((unsigned)e->cls >= _SCHED_CLASS_MAX ||
 	    (e->cpu_request < 0 && e->cpu_request != SCHED_UNSET) ||
@@ -618,7 +618,7 @@ void sched_remove(sched *s, sched_entry *e, int64_t now)
 	s->n_queued--;
 	g->lim.n_queued--;
 	e->kind->lim.n_queued--;
-	e->state = SCHED_IDLE;
+	e->state = SCHED_ENTRY_IDLE;
 	e->flow = NULL;
 	e->group = NULL;
 	e->kind = NULL;
@@ -631,7 +631,7 @@ void sched_finished(sched *s, sched_entry *e, int64_t now, const sched_usage *us
 	struct sched_kind *k = e->kind;
 
 	switch (e->state) {
-	case SCHED_IDLE:
+	case SCHED_ENTRY_IDLE:
 		return;
 	case SCHED_QUEUED:
 		sched_remove(s, e, now);
@@ -649,7 +649,7 @@ void sched_finished(sched *s, sched_entry *e, int64_t now, const sched_usage *us
 		break;
 	}
 	sched_learn(&s->cfg, k, usage);
-	e->state = SCHED_IDLE;
+	e->state = SCHED_ENTRY_IDLE;
 	e->group = NULL;
 	e->kind = NULL;
 	sched_group_settle(s, g, now);

@@ -114,7 +114,7 @@ int sched_class_from_string(const char *s, sched_class *ret);
 const char *sched_class_to_string(sched_class c);
 
 typedef enum sched_state {
-	SCHED_IDLE, /* not known to the scheduler (again, once finished) */
+	SCHED_ENTRY_IDLE, /* not known to the scheduler (again, once finished) */
 	SCHED_QUEUED,
 	SCHED_RUNNING,
 	SCHED_FROZEN, /* preempted: holds no slot and no resources */

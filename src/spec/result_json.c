@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* art_result_to_json: one task's result as the record of docs/spec.md. The
  * keys always come in the same order, and the same keys are always there
- * (only "error", "attempts" and "labels" come and go), so that a reader can
- * rely on a stable schema. */
+ * (only "error", "attempts", "frozen_s", "labels" and the isolation keys
+ * come and go), so that a reader can rely on a stable schema. */
 #include <agentrt.h>
 
 #include <errno.h>
@@ -147,6 +147,18 @@ static json_t *error_json(const art_result *r)
 	return steal_ptr(&e);
 }
 
+/* Shaped like a start failure's error, so that a reader finds the reason in
+ * one place; a skipped task has no errno or stage to give. */
+static json_t *skip_json(const art_result *r)
+{
+	_cleanup_(json_decrefp) json_t *e = json_object();
+
+	if (!e || json_object_set_new(e, "message", cstring_json(r->skip_reason ?
+								  r->skip_reason : "skipped")) < 0)
+		return NULL;
+	return steal_ptr(&e);
+}
+
 static json_t *labels_json(const art_spec *spec)
 {
 	_cleanup_(json_decrefp) json_t *l = json_object();
@@ -245,6 +257,9 @@ int art_result_to_json(const art_spec *spec, const art_result *r, unsigned attem
 
 	if (!r || !out)
 		return -EINVAL;
+	/* The runtime counts starts itself now; a front end that still counts
+	 * its own retries passes them here. */
+	attempts = MAX(attempts, r->attempts);
 	if (!(o = json_object()))
 		return -ENOMEM;
 
@@ -259,6 +274,7 @@ int art_result_to_json(const art_spec *spec, const art_result *r, unsigned attem
 	     json_object_set_new(o, "exit_status", json_integer(art_result_exit_status(r))) == 0 &&
 	     (r->end != ART_END_START_FAILED ||
 	      json_object_set_new(o, "error", error_json(r)) == 0) &&
+	     (r->end != ART_END_SKIPPED || json_object_set_new(o, "error", skip_json(r)) == 0) &&
 	     json_object_set_new(o, "pid", json_integer(r->pid)) == 0 &&
 	     json_object_set_new(o, "wall_s", seconds_json(r->wall_ns)) == 0 &&
 	     json_object_set_new(o, "queue_s", r->started_ns ?
@@ -276,6 +292,8 @@ int art_result_to_json(const art_spec *spec, const art_result *r, unsigned attem
 	     json_object_set_new(o, "stderr_truncated", json_boolean(r->stderr_truncated)) == 0 &&
 	     json_object_set_new(o, "orphans_killed", json_integer(r->orphans_killed)) == 0 &&
 	     (attempts <= 1 || json_object_set_new(o, "attempts", json_integer(attempts)) == 0) &&
+	     (r->frozen_ns <= 0 ||
+	      json_object_set_new(o, "frozen_s", seconds_json(r->frozen_ns)) == 0) &&
 	     isolation_json(o, r) == 0 &&
 	     (!spec || art_spec_label_count(spec) == 0 ||
 	      json_object_set_new(o, "labels", labels_json(spec)) == 0);

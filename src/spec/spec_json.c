@@ -6,9 +6,11 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/macros.h"
@@ -1059,6 +1061,278 @@ static int parse_labels(parser *p, const char *path, json_t *v)
 	return 0;
 }
 
+/* ------------------------------------------------------------ scheduling */
+
+/* An int; a whole real (5.0) is taken too, as get_whole takes one. */
+static int get_int(parser *p, const char *path, const json_t *v, int *out)
+{
+	char shown[SHOW_MAX];
+
+	if (!json_is_number(v))
+		return fail(p, -EINVAL, path, "must be an integer");
+	/* Exact for every int, and far enough for the range check. */
+	double d = json_number_value(v);
+	if (d < INT_MIN || d > INT_MAX)
+		return fail(p, -EINVAL, path, "%s is out of range", show(v, shown));
+	if ((double)(int)d != d)
+		return fail(p, -EINVAL, path, "%s is not a whole number", show(v, shown));
+	*out = (int)d;
+	return 0;
+}
+
+static int get_priority_class(parser *p, const char *path, const json_t *v, art_priority *out)
+{
+	char shown[SHOW_MAX];
+
+	if (!json_is_string(v))
+		return fail(p, -EINVAL, path, "must be a string");
+	if (art_priority_from_name(json_string_value(v), out) < 0)
+		return fail(p, -EINVAL, path,
+			    "%s is not one of low, normal, high, critical, emergency",
+			    show(v, shown));
+	return 0;
+}
+
+/* "high", or {"class": "high", "order": 5}. */
+static int parse_priority(parser *p, const char *path, json_t *v)
+{
+	char sub[PATH_MAX_LEN];
+	art_priority cls = ART_PRIORITY_NORMAL;
+	int order = 0, r = 0;
+
+	if (json_is_null(v))
+		return 0;
+	if (json_is_string(v)) {
+		r = get_priority_class(p, path, v, &cls);
+	} else if (json_is_object(v)) {
+		const char *key;
+		json_t *val;
+		json_object_foreach(v, key, val) {
+			join(sub, path, key);
+			if (strcmp(key, "class") == 0)
+				r = json_is_null(val) ? 0 : get_priority_class(p, sub, val, &cls);
+			else if (strcmp(key, "order") == 0)
+				r = json_is_null(val) ? 0 : get_int(p, sub, val, &order);
+			else
+				r = fail(p, -EINVAL, sub, "unknown field");
+			if (r < 0)
+				return r;
+		}
+	} else {
+		return fail(p, -EINVAL, path,
+			    "must be a class (\"high\") or an object with class and order");
+	}
+	if (r < 0)
+		return r;
+	r = art_spec_set_priority(p->spec, cls, order);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+/* The setter's rules for group and kind ids, checked here so that the
+ * message says which one failed. */
+static int get_sched_name(parser *p, const char *path, const json_t *v, const char **out)
+{
+	const char *s = NULL;
+	int r = get_nonempty_string(p, path, v, &s);
+	if (r < 0)
+		return r;
+	if (json_string_length(v) > 128)
+		return fail(p, -EINVAL, path, "must be at most 128 bytes");
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return fail(p, -EINVAL, path, "must not contain control characters");
+	*out = s;
+	return 0;
+}
+
+static int parse_group(parser *p, const char *path, json_t *v)
+{
+	const char *group = NULL;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	r = get_sched_name(p, path, v, &group);
+	if (r < 0)
+		return r;
+	r = art_spec_set_group(p->spec, group);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+static int parse_kind(parser *p, const char *path, json_t *v)
+{
+	const char *kind = NULL;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	r = get_sched_name(p, path, v, &kind);
+	if (r < 0)
+		return r;
+	r = art_spec_set_kind(p->spec, kind);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+/* "ID" (it must succeed) or {"id": ID, "condition": "ok" | "any" | "failed"}. */
+static int dependency_one(parser *p, const char *path, const json_t *v)
+{
+	static const char *const conditions[] = {
+		[ART_DEP_OK] = "ok",
+		[ART_DEP_ANY] = "any",
+		[ART_DEP_FAILED] = "failed",
+	};
+	char sub[PATH_MAX_LEN], shown[SHOW_MAX];
+	const char *id = NULL;
+	art_dep_condition cond = ART_DEP_OK;
+	int r;
+
+	if (json_is_string(v)) {
+		r = get_nonempty_string(p, path, v, &id);
+		if (r < 0)
+			return r;
+	} else if (json_is_object(v)) {
+		const char *key;
+		json_t *val;
+		json_object_foreach((json_t *)v, key, val) {
+			join(sub, path, key);
+			if (json_is_null(val))
+				continue;
+			if (strcmp(key, "id") == 0) {
+				r = get_nonempty_string(p, sub, val, &id);
+			} else if (strcmp(key, "condition") == 0) {
+				size_t i = 0;
+				if (!json_is_string(val))
+					return fail(p, -EINVAL, sub, "must be a string");
+				while (i < ARRAY_SIZE(conditions) &&
+				       strcmp(conditions[i], json_string_value(val)) != 0)
+					i++;
+				if (i == ARRAY_SIZE(conditions))
+					return fail(p, -EINVAL, sub, "%s is not one of ok, any, failed",
+						    show(val, shown));
+				cond = (art_dep_condition)i;
+				r = 0;
+			} else {
+				r = fail(p, -EINVAL, sub, "unknown field");
+			}
+			if (r < 0)
+				return r;
+		}
+		if (!id)
+			return fail(p, -EINVAL, path, "id is missing");
+	} else {
+		return fail(p, -EINVAL, path, "must be a string or an object");
+	}
+	r = art_spec_add_dependency(p->spec, id, cond);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+/* Whether the ids name tasks, and whether they form a cycle, is for the
+ * runtime to say: it alone knows what else was submitted. */
+static int parse_depends_on(parser *p, const char *path, json_t *v)
+{
+	if (json_is_null(v))
+		return 0;
+	/* A single dependency is the common case: no brackets needed. */
+	if (json_is_string(v))
+		return dependency_one(p, path, v);
+	if (!json_is_array(v))
+		return fail(p, -EINVAL, path, "must be a task id or an array of them");
+	return parse_list(p, path, v, dependency_one);
+}
+
+static bool all_digits(const char *s)
+{
+	return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* Cores (0.5, "1.5") or millicores ("500m", as Kubernetes writes them), in
+ * thousandths of a CPU. */
+static int get_cpu_request(parser *p, const char *path, const json_t *v, int64_t *out)
+{
+	char shown[SHOW_MAX];
+	double cores;
+
+	if (json_is_number(v)) {
+		cores = json_number_value(v);
+	} else if (json_is_string(v)) {
+		/* Decimal digits only: strtod alone would take " 1", "1e3", "inf"
+		 * and hex. */
+		const char *s = json_string_value(v);
+		size_t n = strspn(s, "0123456789");
+		if (n && strcmp(s + n, "m") == 0)
+			cores = strtod(s, NULL) / 1000;
+		else if (n && (!s[n] || (s[n] == '.' && all_digits(s + n + 1))))
+			cores = strtod(s, NULL);
+		else
+			return fail(p, -EINVAL, path, "%s is not a number of CPUs or millicores",
+				    show(v, shown));
+	} else {
+		return fail(p, -EINVAL, path,
+			    "must be a number of CPUs (1.5) or millicores (\"500m\")");
+	}
+	if (!(cores >= 0.001) || cores > 1e6)
+		return fail(p, -EINVAL, path, "%s is not between 0.001 and 1000000 CPUs",
+			    show(v, shown));
+	*out = (int64_t)(cores * 1000 + 0.5);
+	return 0;
+}
+
+/* {"cpu": CPUS, "memory": SIZE}; what is left out stays undeclared. */
+static int parse_requests(parser *p, const char *path, json_t *v)
+{
+	char sub[PATH_MAX_LEN];
+	int64_t cpu = -1, memory = -1;
+	const char *key;
+	json_t *val;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	r = expect_object(p, path, v);
+	if (r < 0)
+		return r;
+	json_object_foreach(v, key, val) {
+		uint64_t bytes = 0;
+
+		join(sub, path, key);
+		if (strcmp(key, "cpu") == 0) {
+			r = json_is_null(val) ? 0 : get_cpu_request(p, sub, val, &cpu);
+		} else if (strcmp(key, "memory") == 0) {
+			r = json_is_null(val) ? 0 : get_size(p, sub, val, &bytes);
+			if (r == 0 && bytes > INT64_MAX)
+				r = too_large(p, sub, val);
+			if (r == 0 && !json_is_null(val))
+				memory = (int64_t)bytes;
+		} else {
+			r = fail(p, -EINVAL, sub, "unknown field");
+		}
+		if (r < 0)
+			return r;
+	}
+	r = art_spec_set_requests(p->spec, cpu, memory);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+/* A task that always fails would otherwise hold a slot without end. */
+#define RETRIES_MAX 1000
+
+static int parse_retries(parser *p, const char *path, json_t *v)
+{
+	char shown[SHOW_MAX];
+	uint64_t n = 0;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	r = get_count(p, path, v, &n);
+	if (r < 0)
+		return r;
+	if (n > RETRIES_MAX)
+		return fail(p, -EINVAL, path, "%s is more than %d", show(v, shown), RETRIES_MAX);
+	r = art_spec_set_retries(p->spec, (unsigned)n);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
 static const struct {
 	const char *name;
 	int (*parse)(parser *p, const char *path, json_t *v);
@@ -1075,12 +1349,19 @@ static const struct {
 	{ "output", parse_output },
 	{ "labels", parse_labels },
 	{ "sandbox", parse_sandbox },
+	{ "priority", parse_priority },
+	{ "group", parse_group },
+	{ "kind", parse_kind },
+	{ "depends_on", parse_depends_on },
+	{ "requests", parse_requests },
+	{ "retries", parse_retries },
 };
 
 /* Fields that later versions will give a meaning: a spec that uses them
  * must not run as if they were not there. */
 static const char *const reserved[] = {
-	"priority", "group", "kind", "depends_on", "requests", "restart", "health",
+	"restart",
+	"health",
 };
 
 static int parse_field(parser *p, const char *key, json_t *v)

@@ -88,7 +88,7 @@ TEST(test_priority_order)
 		CHECK(sched_next(s, 0, &retry) == NULL);
 		CHECK_EQ_INT(retry, INT64_MAX);
 		sched_finished(s, p, 0, NULL);
-		CHECK_EQ_INT(p->state, SCHED_IDLE);
+		CHECK_EQ_INT(p->state, SCHED_ENTRY_IDLE);
 	}
 	CHECK(sched_next(s, 0, NULL) == NULL);
 	sched_free(s);
@@ -946,7 +946,7 @@ TEST(test_preempt_for_resources)
 	CHECK_EQ_INT(n, 1);
 	/* A frozen entry may also just end (killed while frozen). */
 	sched_finished(s, L2, SEC(5), NULL);
-	CHECK_EQ_INT(L2->state, SCHED_IDLE);
+	CHECK_EQ_INT(L2->state, SCHED_ENTRY_IDLE);
 	sched_get_stats(s, &st);
 	CHECK_EQ_INT(st.counts.frozen, 0);
 	CHECK_EQ_INT(st.cpu_used, 1500);
@@ -1111,7 +1111,7 @@ TEST(test_cancel_and_group_entries)
 	CHECK(sched_next(s, SEC(5), NULL) == &e[0]);
 	/* Cancelling the head of a flow: the next in line takes its place. */
 	sched_remove(s, &e[2], SEC(6));
-	CHECK_EQ_INT(e[2].state, SCHED_IDLE);
+	CHECK_EQ_INT(e[2].state, SCHED_ENTRY_IDLE);
 	sched_remove(s, &e[2], SEC(6)); /* again: nothing */
 	sched_remove(s, &e[0], SEC(6)); /* running: not for sched_remove */
 	CHECK_EQ_INT(e[0].state, SCHED_RUNNING);
@@ -1175,7 +1175,7 @@ TEST(test_bad_arguments)
 	sched_entry_init(&e);
 	e.cls = (sched_class)7;
 	CHECK_EQ_INT(sched_enqueue(s, &e, "g", "k", 0), -EINVAL);
-	CHECK_EQ_INT(e.state, SCHED_IDLE);
+	CHECK_EQ_INT(e.state, SCHED_ENTRY_IDLE);
 	e.cls = SCHED_LOW;
 	e.memory_request = -5;
 	CHECK_EQ_INT(sched_enqueue(s, &e, "g", "k", 0), -EINVAL);

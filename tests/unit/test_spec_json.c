@@ -116,9 +116,7 @@ TEST(unknown_field)
 
 TEST(reserved_fields_are_rejected)
 {
-	static const char *const names[] = {
-		"priority", "group", "kind", "depends_on", "requests", "restart", "health",
-	};
+	static const char *const names[] = { "restart", "health" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char json[128], msg[128];
 		snprintf(json, sizeof(json), "{\"cmd\": \"x\", \"%s\": 1}", names[i]);
@@ -805,6 +803,366 @@ TEST(label_errors)
 	ERR("{\"cmd\": \"x\", \"labels\": [\"a\"]}", "labels: must be an object");
 }
 
+/* ------------------------------------------------------------ scheduling */
+
+TEST(scheduling_defaults)
+{
+	art_spec *s = PARSE("{\"cmd\": \"x\"}");
+	int order = -1;
+	CHECK_EQ_INT(art_spec_priority(s, &order), ART_PRIORITY_NORMAL);
+	CHECK_EQ_INT(order, 0);
+	CHECK(art_spec_group(s) == NULL);
+	CHECK(art_spec_kind(s) == NULL);
+	CHECK_EQ_INT(art_spec_dependency_count(s), 0);
+	CHECK_EQ_INT(s->sched.cpu_request, -1);
+	CHECK_EQ_INT(s->sched.memory_request, -1);
+	CHECK_EQ_INT(art_spec_retries(s), 0);
+	art_spec_free(s);
+
+	s = PARSE("{\"cmd\": \"x\", \"priority\": null, \"group\": null, \"kind\": null,"
+		  " \"depends_on\": null, \"requests\": null, \"retries\": null}");
+	CHECK_EQ_INT(art_spec_priority(s, NULL), ART_PRIORITY_NORMAL);
+	CHECK(art_spec_group(s) == NULL);
+	CHECK(art_spec_kind(s) == NULL);
+	CHECK_EQ_INT(art_spec_dependency_count(s), 0);
+	CHECK_EQ_INT(s->sched.cpu_request, -1);
+	CHECK_EQ_INT(art_spec_retries(s), 0);
+	art_spec_free(s);
+}
+
+/* The example of docs/spec.md, section "Scheduling". */
+TEST(scheduling_dag_example)
+{
+	art_spec *s = PARSE("{\"id\": \"test\", \"cmd\": \"make test\", \"depends_on\": \"build\","
+			    " \"priority\": {\"class\": \"high\", \"order\": 5}, \"group\": \"team-a\","
+			    " \"kind\": \"test\", \"requests\": {\"cpu\": \"500m\", \"memory\": \"1G\"},"
+			    " \"retries\": 2}");
+	int order = 0;
+	const char *id = NULL;
+	art_dep_condition cond = ART_DEP_FAILED;
+	CHECK_EQ_INT(art_spec_priority(s, &order), ART_PRIORITY_HIGH);
+	CHECK_EQ_INT(order, 5);
+	CHECK_EQ_STR(art_spec_group(s), "team-a");
+	CHECK_EQ_STR(art_spec_kind(s), "test");
+	CHECK_EQ_INT(art_spec_dependency_count(s), 1);
+	CHECK_EQ_INT(art_spec_dependency_at(s, 0, &id, &cond), 0);
+	CHECK_EQ_STR(id, "build");
+	CHECK_EQ_INT(cond, ART_DEP_OK);
+	CHECK_EQ_INT(s->sched.cpu_request, 500);
+	CHECK_EQ_INT(s->sched.memory_request, INT64_C(1) << 30);
+	CHECK_EQ_INT(art_spec_retries(s), 2);
+	art_spec_free(s);
+}
+
+static art_priority priority_of(const char *value, int *order)
+{
+	char json[256];
+	snprintf(json, sizeof(json), "{\"cmd\": \"x\", \"priority\": %s}", value);
+	art_spec *s = PARSE(json);
+	art_priority p = art_spec_priority(s, order);
+	art_spec_free(s);
+	return p;
+}
+
+TEST(priority_forms)
+{
+	static const struct {
+		const char *json;
+		art_priority cls;
+		int order;
+	} cases[] = {
+		{ "\"low\"", ART_PRIORITY_LOW, 0 },
+		{ "\"normal\"", ART_PRIORITY_NORMAL, 0 },
+		{ "\"high\"", ART_PRIORITY_HIGH, 0 },
+		{ "\"critical\"", ART_PRIORITY_CRITICAL, 0 },
+		{ "\"emergency\"", ART_PRIORITY_EMERGENCY, 0 },
+		{ "{\"class\": \"high\", \"order\": 5}", ART_PRIORITY_HIGH, 5 },
+		{ "{\"order\": 5, \"class\": \"low\"}", ART_PRIORITY_LOW, 5 },
+		{ "{\"class\": \"critical\"}", ART_PRIORITY_CRITICAL, 0 },
+		{ "{\"order\": -3}", ART_PRIORITY_NORMAL, -3 },
+		{ "{\"order\": 2.0}", ART_PRIORITY_NORMAL, 2 },
+		{ "{\"order\": 2147483647}", ART_PRIORITY_NORMAL, 2147483647 },
+		{ "{\"order\": -2147483648}", ART_PRIORITY_NORMAL, -2147483647 - 1 },
+		{ "{\"class\": null, \"order\": null}", ART_PRIORITY_NORMAL, 0 },
+		{ "{}", ART_PRIORITY_NORMAL, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int order = -99;
+		CHECK_EQ_INT(priority_of(cases[i].json, &order), cases[i].cls);
+		CHECK_EQ_INT(order, cases[i].order);
+	}
+}
+
+TEST(priority_errors)
+{
+	ERR("{\"cmd\": \"x\", \"priority\": \"urgent\"}",
+	    "priority: \"urgent\" is not one of low, normal, high, critical, emergency");
+	ERR("{\"cmd\": \"x\", \"priority\": \"HIGH\"}",
+	    "priority: \"HIGH\" is not one of low, normal, high, critical, emergency");
+	ERR("{\"cmd\": \"x\", \"priority\": \"\"}",
+	    "priority: \"\" is not one of low, normal, high, critical, emergency");
+	ERR("{\"cmd\": \"x\", \"priority\": 3}",
+	    "priority: must be a class (\"high\") or an object with class and order");
+	ERR("{\"cmd\": \"x\", \"priority\": [\"high\"]}",
+	    "priority: must be a class (\"high\") or an object with class and order");
+	ERR("{\"cmd\": \"x\", \"priority\": {\"class\": 2}}", "priority.class: must be a string");
+	ERR("{\"cmd\": \"x\", \"priority\": {\"class\": \"top\", \"order\": 1}}",
+	    "priority.class: \"top\" is not one of low, normal, high, critical, emergency");
+	ERR("{\"cmd\": \"x\", \"priority\": {\"class\": \"high\", \"order\": \"5\"}}",
+	    "priority.order: must be an integer");
+	ERR("{\"cmd\": \"x\", \"priority\": {\"order\": true}}", "priority.order: must be an integer");
+	ERR("{\"cmd\": \"x\", \"priority\": {\"order\": 1.5}}",
+	    "priority.order: 1.5 is not a whole number");
+	ERR("{\"cmd\": \"x\", \"priority\": {\"order\": 2147483648}}",
+	    "priority.order: 2147483648 is out of range");
+	ERR("{\"cmd\": \"x\", \"priority\": {\"order\": -2147483649}}",
+	    "priority.order: -2147483649 is out of range");
+	ERR("{\"cmd\": \"x\", \"priority\": {\"class\": \"high\", \"level\": 1}}",
+	    "priority.level: unknown field");
+}
+
+TEST(group_and_kind)
+{
+	art_spec *s = PARSE("{\"cmd\": \"x\", \"group\": \"tenant-a\", \"kind\": \"build\"}");
+	CHECK_EQ_STR(art_spec_group(s), "tenant-a");
+	CHECK_EQ_STR(art_spec_kind(s), "build");
+	art_spec_free(s);
+
+	/* UTF-8 is fine: only control characters are refused. */
+	s = PARSE("{\"cmd\": \"x\", \"group\": \"\\u00e9quipe 2\", \"kind\": \"a b/c:d\"}");
+	CHECK_EQ_STR(art_spec_group(s), "\xc3\xa9quipe 2");
+	CHECK_EQ_STR(art_spec_kind(s), "a b/c:d");
+	art_spec_free(s);
+
+	/* 128 bytes, counted in bytes: 64 two-byte characters fit. */
+	char json[1024], name[300];
+	memset(name, 'g', 128);
+	name[128] = 0;
+	snprintf(json, sizeof(json), "{\"cmd\": \"x\", \"group\": \"%s\", \"kind\": \"%s\"}", name,
+		 name);
+	s = PARSE(json);
+	CHECK_EQ_INT(strlen(art_spec_group(s)), 128);
+	CHECK_EQ_INT(strlen(art_spec_kind(s)), 128);
+	art_spec_free(s);
+	name[0] = 0;
+	for (int i = 0; i < 64; i++)
+		strcat(name, "\xc3\xa9");
+	snprintf(json, sizeof(json), "{\"cmd\": \"x\", \"group\": \"%s\"}", name);
+	s = PARSE(json);
+	CHECK_EQ_INT(strlen(art_spec_group(s)), 128);
+	art_spec_free(s);
+}
+
+TEST(group_and_kind_errors)
+{
+	static const char *const fields[] = { "group", "kind" };
+	for (size_t i = 0; i < 2; i++) {
+		const char *f = fields[i];
+		char json[512], msg[128], name[200];
+
+		snprintf(json, sizeof(json), "{\"cmd\": \"x\", \"%s\": 1}", f);
+		snprintf(msg, sizeof(msg), "%s: must be a string", f);
+		ERR(json, msg);
+		snprintf(json, sizeof(json), "{\"cmd\": \"x\", \"%s\": [\"a\"]}", f);
+		ERR(json, msg);
+
+		snprintf(json, sizeof(json), "{\"cmd\": \"x\", \"%s\": \"\"}", f);
+		snprintf(msg, sizeof(msg), "%s: must not be empty", f);
+		ERR(json, msg);
+
+		memset(name, 'g', 129);
+		name[129] = 0;
+		snprintf(json, sizeof(json), "{\"cmd\": \"x\", \"%s\": \"%s\"}", f, name);
+		snprintf(msg, sizeof(msg), "%s: must be at most 128 bytes", f);
+		ERR(json, msg);
+
+		snprintf(msg, sizeof(msg), "%s: must not contain control characters", f);
+		snprintf(json, sizeof(json), "{\"cmd\": \"x\", \"%s\": \"a\\tb\"}", f);
+		ERR(json, msg);
+		snprintf(json, sizeof(json), "{\"cmd\": \"x\", \"%s\": \"a\\n\"}", f);
+		ERR(json, msg);
+		snprintf(json, sizeof(json), "{\"cmd\": \"x\", \"%s\": \"\\u007f\"}", f);
+		ERR(json, msg);
+	}
+}
+
+static void check_dep(const art_spec *s, size_t i, const char *id, art_dep_condition cond)
+{
+	const char *got = NULL;
+	art_dep_condition c = (art_dep_condition)-1;
+	CHECK_EQ_INT(art_spec_dependency_at(s, i, &got, &c), 0);
+	CHECK_EQ_STR(got, id);
+	CHECK_EQ_INT(c, cond);
+}
+
+TEST(depends_on_forms)
+{
+	art_spec *s = PARSE("{\"cmd\": \"x\", \"depends_on\": \"build\"}");
+	CHECK_EQ_INT(art_spec_dependency_count(s), 1);
+	check_dep(s, 0, "build", ART_DEP_OK);
+	art_spec_free(s);
+
+	s = PARSE("{\"cmd\": \"x\", \"depends_on\": [\"a\", {\"id\": \"b\", \"condition\": \"any\"},"
+		  " {\"condition\": \"failed\", \"id\": \"c\"}, {\"id\": \"d\"},"
+		  " {\"id\": \"e\", \"condition\": \"ok\"}, {\"id\": \"f\", \"condition\": null}]}");
+	CHECK_EQ_INT(art_spec_dependency_count(s), 6);
+	check_dep(s, 0, "a", ART_DEP_OK);
+	check_dep(s, 1, "b", ART_DEP_ANY);
+	check_dep(s, 2, "c", ART_DEP_FAILED);
+	check_dep(s, 3, "d", ART_DEP_OK);
+	check_dep(s, 4, "e", ART_DEP_OK);
+	check_dep(s, 5, "f", ART_DEP_OK);
+	const char *id;
+	art_dep_condition c;
+	CHECK_EQ_INT(art_spec_dependency_at(s, 6, &id, &c), -ENOENT);
+	art_spec_free(s);
+
+	s = PARSE("{\"cmd\": \"x\", \"depends_on\": []}");
+	CHECK_EQ_INT(art_spec_dependency_count(s), 0);
+	art_spec_free(s);
+}
+
+TEST(depends_on_errors)
+{
+	ERR("{\"cmd\": \"x\", \"depends_on\": 1}",
+	    "depends_on: must be a task id or an array of them");
+	ERR("{\"cmd\": \"x\", \"depends_on\": {\"id\": \"a\"}}",
+	    "depends_on: must be a task id or an array of them");
+	ERR("{\"cmd\": \"x\", \"depends_on\": \"\"}", "depends_on: must not be empty");
+	ERR("{\"cmd\": \"x\", \"depends_on\": [2]}", "depends_on[0]: must be a string or an object");
+	ERR("{\"cmd\": \"x\", \"depends_on\": [\"a\", [\"b\"]]}",
+	    "depends_on[1]: must be a string or an object");
+	ERR("{\"cmd\": \"x\", \"depends_on\": [\"a\", null]}",
+	    "depends_on[1]: must be a string or an object");
+	ERR("{\"cmd\": \"x\", \"depends_on\": [\"\"]}", "depends_on[0]: must not be empty");
+	ERR("{\"cmd\": \"x\", \"depends_on\": [{\"condition\": \"ok\"}]}",
+	    "depends_on[0]: id is missing");
+	ERR("{\"cmd\": \"x\", \"depends_on\": [{\"id\": 3}]}", "depends_on[0].id: must be a string");
+	ERR("{\"cmd\": \"x\", \"depends_on\": [{\"id\": \"\"}]}",
+	    "depends_on[0].id: must not be empty");
+	ERR("{\"cmd\": \"x\", \"depends_on\": [\"a\", {\"id\": \"b\", \"condition\": \"maybe\"}]}",
+	    "depends_on[1].condition: \"maybe\" is not one of ok, any, failed");
+	ERR("{\"cmd\": \"x\", \"depends_on\": [{\"id\": \"b\", \"condition\": \"OK\"}]}",
+	    "depends_on[0].condition: \"OK\" is not one of ok, any, failed");
+	ERR("{\"cmd\": \"x\", \"depends_on\": [{\"id\": \"b\", \"condition\": true}]}",
+	    "depends_on[0].condition: must be a string");
+	ERR("{\"cmd\": \"x\", \"depends_on\": [{\"id\": \"b\", \"when\": \"ok\"}]}",
+	    "depends_on[0].when: unknown field");
+}
+
+static art_spec *requests(const char *obj)
+{
+	char json[256];
+	snprintf(json, sizeof(json), "{\"cmd\": \"x\", \"requests\": %s}", obj);
+	return PARSE(json);
+}
+
+TEST(requests_forms)
+{
+	static const struct {
+		const char *json;
+		int64_t cpu, memory;
+	} cases[] = {
+		{ "{\"cpu\": 0.5, \"memory\": \"512M\"}", 500, INT64_C(512) << 20 },
+		{ "{\"cpu\": 2}", 2000, -1 },
+		{ "{\"cpu\": \"500m\"}", 500, -1 },
+		{ "{\"cpu\": \"1m\"}", 1, -1 },
+		{ "{\"cpu\": \"1.5\"}", 1500, -1 },
+		{ "{\"cpu\": \"2\"}", 2000, -1 },
+		{ "{\"cpu\": 0.001}", 1, -1 },
+		{ "{\"cpu\": 0.0015}", 2, -1 },
+		{ "{\"cpu\": 1000000}", INT64_C(1000000000), -1 },
+		{ "{\"cpu\": \"1000000000m\"}", INT64_C(1000000000), -1 },
+		{ "{\"memory\": 1048576}", -1, 1 << 20 },
+		{ "{\"memory\": \"1.5G\"}", -1, INT64_C(1610612736) },
+		{ "{\"memory\": 0}", -1, 0 },
+		{ "{\"memory\": \"8388607T\"}", -1, INT64_C(8388607) << 40 },
+		{ "{\"cpu\": null, \"memory\": null}", -1, -1 },
+		{ "{}", -1, -1 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		art_spec *s = requests(cases[i].json);
+		CHECK_EQ_INT(s->sched.cpu_request, cases[i].cpu);
+		CHECK_EQ_INT(s->sched.memory_request, cases[i].memory);
+		art_spec_free(s);
+	}
+}
+
+TEST(requests_errors)
+{
+	ERR("{\"cmd\": \"x\", \"requests\": 1}", "requests: must be an object");
+	ERR("{\"cmd\": \"x\", \"requests\": \"1G\"}", "requests: must be an object");
+	ERR("{\"cmd\": \"x\", \"requests\": {\"gpu\": 1}}", "requests.gpu: unknown field");
+	ERR("{\"cmd\": \"x\", \"requests\": {\"cpu\": 1, \"mem\": \"1G\"}}",
+	    "requests.mem: unknown field");
+	static const struct {
+		const char *value, *msg;
+	} cpu[] = {
+		{ "0", "0 is not between 0.001 and 1000000 CPUs" },
+		{ "\"0m\"", "\"0m\" is not between 0.001 and 1000000 CPUs" },
+		{ "\"0\"", "\"0\" is not between 0.001 and 1000000 CPUs" },
+		{ "0.0004", "0.0004 is not between 0.001 and 1000000 CPUs" },
+		{ "-1", "-1 is not between 0.001 and 1000000 CPUs" },
+		{ "1000001", "1000001 is not between 0.001 and 1000000 CPUs" },
+		{ "\"1000000001m\"", "\"1000000001m\" is not between 0.001 and 1000000 CPUs" },
+		{ "\"abc\"", "\"abc\" is not a number of CPUs or millicores" },
+		{ "\"\"", "\"\" is not a number of CPUs or millicores" },
+		{ "\"1.5m\"", "\"1.5m\" is not a number of CPUs or millicores" },
+		{ "\"500M\"", "\"500M\" is not a number of CPUs or millicores" },
+		{ "\"m\"", "\"m\" is not a number of CPUs or millicores" },
+		{ "\" 1\"", "\" 1\" is not a number of CPUs or millicores" },
+		{ "\"-1\"", "\"-1\" is not a number of CPUs or millicores" },
+		{ "\"1.\"", "\"1.\" is not a number of CPUs or millicores" },
+		{ "\".5\"", "\".5\" is not a number of CPUs or millicores" },
+		{ "\"1e3\"", "\"1e3\" is not a number of CPUs or millicores" },
+		{ "\"inf\"", "\"inf\" is not a number of CPUs or millicores" },
+		{ "\"0x10\"", "\"0x10\" is not a number of CPUs or millicores" },
+		{ "true", "must be a number of CPUs (1.5) or millicores (\"500m\")" },
+		{ "[1]", "must be a number of CPUs (1.5) or millicores (\"500m\")" },
+	};
+	for (size_t i = 0; i < sizeof(cpu) / sizeof(cpu[0]); i++) {
+		char json[256], msg[256];
+		snprintf(json, sizeof(json), "{\"cmd\": \"x\", \"requests\": {\"cpu\": %s}}",
+			 cpu[i].value);
+		snprintf(msg, sizeof(msg), "requests.cpu: %s", cpu[i].msg);
+		ERR(json, msg);
+	}
+	ERR("{\"cmd\": \"x\", \"requests\": {\"memory\": \"12Q\"}}",
+	    "requests.memory: \"12Q\" is not a size");
+	ERR("{\"cmd\": \"x\", \"requests\": {\"memory\": -1}}", "requests.memory: -1 is negative");
+	ERR("{\"cmd\": \"x\", \"requests\": {\"memory\": \"-1G\"}}",
+	    "requests.memory: \"-1G\" is negative");
+	ERR("{\"cmd\": \"x\", \"requests\": {\"memory\": 1.5}}",
+	    "requests.memory: 1.5 is not a whole number");
+	/* 2^63 bytes and more do not fit the request. */
+	ERR("{\"cmd\": \"x\", \"requests\": {\"memory\": \"8388608T\"}}",
+	    "requests.memory: \"8388608T\" is too large");
+	ERR("{\"cmd\": \"x\", \"requests\": {\"memory\": true}}",
+	    "requests.memory: must be a size (\"512M\") or a number of bytes");
+}
+
+TEST(retries)
+{
+	art_spec *s = PARSE("{\"cmd\": \"x\", \"retries\": 3}");
+	CHECK_EQ_INT(art_spec_retries(s), 3);
+	art_spec_free(s);
+	s = PARSE("{\"cmd\": \"x\", \"retries\": 0}");
+	CHECK_EQ_INT(art_spec_retries(s), 0);
+	art_spec_free(s);
+	s = PARSE("{\"cmd\": \"x\", \"retries\": 1000}");
+	CHECK_EQ_INT(art_spec_retries(s), 1000);
+	art_spec_free(s);
+	s = PARSE("{\"cmd\": \"x\", \"retries\": 2.0}");
+	CHECK_EQ_INT(art_spec_retries(s), 2);
+	art_spec_free(s);
+
+	ERR("{\"cmd\": \"x\", \"retries\": 1001}", "retries: 1001 is more than 1000");
+	ERR("{\"cmd\": \"x\", \"retries\": 5000000000}", "retries: 5000000000 is more than 1000");
+	ERR("{\"cmd\": \"x\", \"retries\": -1}", "retries: -1 is negative");
+	ERR("{\"cmd\": \"x\", \"retries\": 1.5}", "retries: 1.5 is not a whole number");
+	ERR("{\"cmd\": \"x\", \"retries\": \"3\"}", "retries: must be a non-negative integer");
+}
+
 /* ------------------------------------------------------------ result.c */
 
 TEST(end_and_stage_names)
@@ -815,6 +1173,10 @@ TEST(end_and_stage_names)
 	CHECK_EQ_STR(art_end_name(ART_END_TIMEOUT), "timeout");
 	CHECK_EQ_STR(art_end_name(ART_END_CANCELLED), "cancelled");
 	CHECK_EQ_STR(art_end_name(ART_END_START_FAILED), "start_failed");
+	CHECK_EQ_STR(art_end_name(ART_END_OOM_KILLED), "oom_killed");
+	CHECK_EQ_STR(art_end_name(ART_END_SECCOMP), "seccomp");
+	CHECK_EQ_STR(art_end_name(ART_END_LIMIT), "limit");
+	CHECK_EQ_STR(art_end_name(ART_END_SKIPPED), "skipped");
 	CHECK_EQ_STR(art_end_name((art_end)99), "unknown");
 	static const char *const stages[] = {
 		"none", "prepare", "clone", "setsid", "stdio", "rlimit", "prctl", "chdir", "signals", "exec",
@@ -858,6 +1220,33 @@ TEST(exit_status_and_ok)
 	r = ended(ART_END_NONE);
 	CHECK(!art_result_ok(&r));
 	CHECK_EQ_INT(art_result_exit_status(&r), 125);
+
+	/* Never ran: the runner's status, not the command's. */
+	r = ended(ART_END_SKIPPED);
+	r.skip_reason = "dependency \"build\" failed (exit 1)";
+	CHECK(!art_result_ok(&r));
+	CHECK_EQ_INT(art_result_exit_status(&r), 125);
+}
+
+TEST(result_messages)
+{
+	char buf[ART_ERROR_MSG_MAX];
+	art_result r = ended(ART_END_SKIPPED);
+	r.skip_reason = "dependency \"build\" failed (exit 1)";
+	CHECK_EQ_STR(art_result_message(&r, buf, sizeof(buf)),
+		     "skipped: dependency \"build\" failed (exit 1)");
+	r.skip_reason = NULL;
+	CHECK_EQ_STR(art_result_message(&r, buf, sizeof(buf)), "skipped");
+
+	static const art_end quiet[] = {
+		ART_END_NONE, ART_END_EXITED, ART_END_SIGNALED, ART_END_TIMEOUT, ART_END_CANCELLED,
+	};
+	for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++) {
+		r = ended(quiet[i]);
+		CHECK(art_result_message(&r, buf, sizeof(buf)) == NULL);
+	}
+	r = ended(ART_END_OOM_KILLED);
+	CHECK(art_result_message(&r, buf, sizeof(buf)) == buf);
 }
 
 TEST(exit_status_of_start_failures)
@@ -1119,6 +1508,102 @@ TEST(result_attempts_and_labels)
 	check_keys(l, lkeys);
 	CHECK_EQ_STR(GET_STR(l, "team"), "a");
 	CHECK_EQ_STR(GET_STR(l, "run"), "7");
+	json_decref(j);
+	art_spec_free(s);
+}
+
+TEST(result_skipped)
+{
+	art_spec *s = PARSE("{\"id\": \"deploy\", \"cmd\": \"x\", \"depends_on\": \"build\"}");
+	art_result r = ended(ART_END_SKIPPED);
+	r.queued_ns = 7;
+	r.skip_reason = "dependency \"build\" failed (exit 1)";
+	char *text;
+	json_t *j = result_json(s, &r, 0, &text);
+	static const char *const keys[] = {
+		"id", "status", "ok", "exit_code", "signal", "exit_status", "error", "pid", "wall_s",
+		"queue_s", "user_s", "system_s", "max_rss_bytes", "stdout_bytes", "stderr_bytes",
+		"stdout", "stderr", "stdout_truncated", "stderr_truncated", "orphans_killed", NULL,
+	};
+	check_keys(j, keys);
+	CHECK_EQ_STR(GET_STR(j, "id"), "deploy");
+	CHECK_EQ_STR(GET_STR(j, "status"), "skipped");
+	CHECK(json_is_false(json_object_get(j, "ok")));
+	CHECK(IS_NULL(j, "exit_code"));
+	CHECK(IS_NULL(j, "signal"));
+	CHECK_EQ_INT(GET_INT(j, "exit_status"), 125);
+	CHECK_EQ_INT(GET_INT(j, "pid"), 0);
+	CHECK(IS_NULL(j, "queue_s"));
+	json_t *e = json_object_get(j, "error");
+	static const char *const ekeys[] = { "message", NULL };
+	check_keys(e, ekeys);
+	CHECK_EQ_STR(GET_STR(e, "message"), "dependency \"build\" failed (exit 1)");
+	CHECK(strstr(text, ",\"exit_status\":125,\"error\":{\"message\":"
+			   "\"dependency \\\"build\\\" failed (exit 1)\"},\"pid\":0,"));
+	free(text);
+	json_decref(j);
+
+	r.skip_reason = NULL;
+	j = result_json(s, &r, 0, NULL);
+	CHECK_EQ_STR(GET_STR(json_object_get(j, "error"), "message"), "skipped");
+	json_decref(j);
+	art_spec_free(s);
+}
+
+TEST(result_attempts_from_the_result)
+{
+	static const struct {
+		unsigned arg, counted;
+		int want; /* 0: no "attempts" */
+	} cases[] = {
+		{ 0, 0, 0 }, { 0, 1, 0 }, { 1, 1, 0 }, { 0, 3, 3 },
+		{ 1, 2, 2 }, { 4, 2, 4 }, { 2, 0, 2 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		art_result r = ended(ART_END_EXITED);
+		r.exit_code = 1;
+		r.attempts = cases[i].counted;
+		json_t *j = result_json(NULL, &r, cases[i].arg, NULL);
+		if (cases[i].want)
+			CHECK_EQ_INT(GET_INT(j, "attempts"), cases[i].want);
+		else
+			CHECK(json_object_get(j, "attempts") == NULL);
+		json_decref(j);
+	}
+}
+
+TEST(result_frozen_s)
+{
+	art_spec *s = PARSE("{\"cmd\": \"x\", \"labels\": {\"k\": \"v\"}}");
+	art_result r = ended(ART_END_EXITED);
+	r.exit_code = 0;
+	r.attempts = 2;
+	r.frozen_ns = 2500000000;
+	char *text;
+	json_t *j = result_json(s, &r, 0, &text);
+	static const char *const keys[] = {
+		"id", "status", "ok", "exit_code", "signal", "exit_status", "pid", "wall_s", "queue_s",
+		"user_s", "system_s", "max_rss_bytes", "stdout_bytes", "stderr_bytes", "stdout",
+		"stderr", "stdout_truncated", "stderr_truncated", "orphans_killed", "attempts",
+		"frozen_s", "labels", NULL,
+	};
+	check_keys(j, keys);
+	CHECK(GET_REAL(j, "frozen_s") == 2.5);
+	CHECK(strstr(text, "\"attempts\":2,\"frozen_s\":2.5,\"labels\":"));
+	free(text);
+	json_decref(j);
+
+	/* Never frozen: not there, like attempts. */
+	r.attempts = 1;
+	r.frozen_ns = 0;
+	j = result_json(s, &r, 0, NULL);
+	CHECK(json_object_get(j, "frozen_s") == NULL);
+	CHECK(json_object_get(j, "attempts") == NULL);
+	json_decref(j);
+
+	r.frozen_ns = 1;
+	j = result_json(s, &r, 0, NULL);
+	CHECK(GET_REAL(j, "frozen_s") == 1e-9);
 	json_decref(j);
 	art_spec_free(s);
 }
