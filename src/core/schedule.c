@@ -26,6 +26,7 @@
 /* Ended tasks whose ids later tasks may still name (config.dep_history);
  * older ones are forgotten (a dependency on them is "no such task"). */
 #define DEP_HISTORY_DEFAULT 65536
+#define ORDER_WINDOW_NS (20 * NSEC_PER_MSEC)
 #define PRESSURE_PERIOD_NS (500 * NSEC_PER_MSEC)
 #define PSI_DEFAULT_PCT 40
 #define MIN_AVAILABLE_DEFAULT_PERMILLE 50
@@ -56,6 +57,9 @@ int schedule_init(art_runtime *rt)
 	if (rt->cfg.aging_step_ns > 0)
 		c.aging_step_ns = rt->cfg.aging_step_ns;
 	c.max_running = rt->max_running;
+	/* Tasks submitted together (one file's lines, read in chunks) are
+	 * ordered by their `order`, not by the microseconds between them. */
+	c.order_window_ns = ORDER_WINDOW_NS;
 	rt->admission = (rt->cfg.flags & ART_RT_ADMISSION) != 0;
 	rt->preempt = (rt->cfg.flags & ART_RT_PREEMPT) != 0;
 	if (rt->admission) {
