@@ -24,9 +24,12 @@ JANSSON_CFLAGS := $(shell pkg-config --cflags jansson 2>/dev/null)
 JANSSON_LIBS := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 CFLAGS ?= $(OPT) -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -D_GNU_SOURCE -fPIC -fvisibility=hidden \
-	     -Iinclude -Isrc $(JANSSON_CFLAGS) $(SECCOMP_CFLAGS) -MMD -MP
+	     -Iinclude -Isrc $(JANSSON_CFLAGS) $(SECCOMP_CFLAGS) $(MHD_CFLAGS) -MMD -MP
 SECCOMP_CFLAGS := $(shell pkg-config --cflags libseccomp 2>/dev/null)
 SECCOMP_LIBS := $(shell pkg-config --libs libseccomp 2>/dev/null || echo -lseccomp)
+# The CLI's metrics endpoint (agentrt batch --metrics-listen).
+MHD_CFLAGS := $(shell pkg-config --cflags libmicrohttpd 2>/dev/null)
+MHD_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 LDLIBS = $(JANSSON_LIBS) $(SECCOMP_LIBS) -lpthread
 
 LIB_SRCS := $(sort $(wildcard src/*/*.c))
@@ -60,7 +63,7 @@ $(SHARED): $(LIB_OBJS) src/libagentrt.sym
 	ln -sf libagentrt.so.0 $(B)/libagentrt.so
 
 $(CLI): $(CLI_OBJS) $(STATIC)
-	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(STATIC) $(LDLIBS)
+	$(CC) $(SAN) -o $@ $(CLI_OBJS) $(STATIC) $(LDLIBS) $(MHD_LIBS)
 
 # The probe runs as a task under rlimits (an address-space limit, say) that
 # a sanitizer runtime cannot start under: it is built without $(SAN).

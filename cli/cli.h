@@ -174,4 +174,28 @@ void cli_report_unenforced(art_runtime *rt, const art_result *res, bool *said);
 long cli_rss_kb(void);
 int cli_fd_count(void);
 
+/* SHA-256 of data (sha256.c); the hex form is NUL-terminated. */
+void cli_sha256(const void *data, size_t len, unsigned char out[32]);
+void cli_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* --audit FILE (audit.c): one JSON line per task, appended with one
+ * write(2) each; with sync, fdatasync'ed too. Errors are kept, the first
+ * is returned by cli_audit_close. */
+typedef struct cli_audit cli_audit;
+/* Opens path for appending (created 0600). */
+int cli_audit_open(const char *path, bool sync, cli_audit **out);
+int cli_audit_task(cli_audit *a, size_t line, const char *id, const char *sha256_hex,
+		   const art_result *res);
+/* A line that never became a task. */
+int cli_audit_invalid(cli_audit *a, size_t line, const char *sha256_hex, const char *error);
+/* Syncs and closes; the first error of any write, or 0. NULL is fine. */
+int cli_audit_close(cli_audit *a);
+
+/* --metrics-listen (metrics_http.c): GET /metrics on ADDRESS:PORT, served
+ * from a thread of its own; prints the URL on stderr (port 0: the port
+ * the kernel chose). Stop it before the runtime is freed. */
+typedef struct cli_metrics_server cli_metrics_server;
+int cli_metrics_listen(art_runtime *rt, const char *address, cli_metrics_server **out);
+void cli_metrics_stop(cli_metrics_server *s);
+
 #endif

@@ -60,6 +60,17 @@ static void usage(FILE *f)
 	      "      --kind-max K=N, --kind-rate K=R[:B]  the same per kind\n"
 	      "      --dep-history N  ended tasks a later depends_on may name (65536)\n"
 	      "      --explain        say in each result why the task waited\n"
+	      "Monitoring (docs/metrics.md):\n"
+	      "      --metrics-listen ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+	      "                       while the batch runs (port 0: any; the URL goes to stderr)\n"
+	      "      --sample-interval DUR  sample each running task's CPU, memory, processes and\n"
+	      "                       I/O every DUR; peaks go into the results (default: off)\n"
+	      "      --events FILE    write the event stream to FILE, one JSON line per event\n"
+	      "                       (queued, started, state, sample, retry, exited; - : stderr)\n"
+	      "      --events-output  include each chunk of captured output as an event\n"
+	      "      --audit FILE     append one JSON line per task to FILE (created 0600), each\n"
+	      "                       written before the task's result\n"
+	      "      --audit-sync     fdatasync the audit log after each line\n"
 	      "\n"
 	      "      --warm-sandboxes N  sandboxes kept prepared per sandbox configuration\n"
 	      "                       (default 1; 0: every task builds its own at start)\n"
@@ -78,6 +89,12 @@ enum {
 	OPT_STATS,
 	OPT_WARM,
 	OPT_EXPLAIN,
+	OPT_METRICS_LISTEN,
+	OPT_SAMPLE_INTERVAL,
+	OPT_EVENTS,
+	OPT_EVENTS_OUTPUT,
+	OPT_AUDIT,
+	OPT_AUDIT_SYNC,
 };
 
 static const struct option options[] = {
@@ -93,6 +110,12 @@ static const struct option options[] = {
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "explain", no_argument, NULL, OPT_EXPLAIN },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
+	{ "sample-interval", required_argument, NULL, OPT_SAMPLE_INTERVAL },
+	{ "events", required_argument, NULL, OPT_EVENTS },
+	{ "events-output", no_argument, NULL, OPT_EVENTS_OUTPUT },
+	{ "audit", required_argument, NULL, OPT_AUDIT },
+	{ "audit-sync", no_argument, NULL, OPT_AUDIT_SYNC },
 	CLI_RUNTIME_OPTIONS,
 	CLI_SCHED_OPTIONS,
 	{ "quiet", no_argument, NULL, 'q' },
@@ -104,6 +127,7 @@ static const struct option options[] = {
 typedef struct job {
 	size_t line;
 	size_t seq; /* position among records, for --keep-order */
+	char sha256[65]; /* --audit: of the line's bytes, without its end of line */
 } job;
 
 typedef struct batch {
@@ -115,6 +139,8 @@ typedef struct batch {
 	unsigned retries;
 	int64_t default_timeout;
 	bool keep_order, stop_on_failure, strict, progress, explain;
+	FILE *events;       /* --events: written on the loop thread only */
+	cli_audit *audit;   /* --audit: written under out_mu, before the record */
 
 	size_t window;          /* tasks submitted but not reported, at most */
 
@@ -185,8 +211,17 @@ static void emit_locked(batch *b, size_t seq, char *rec)
 	}
 }
 
-static void emit_invalid_locked(batch *b, size_t seq, size_t line, const char *msg)
+/* --audit: before the record, so that no record exists without its line. */
+static void audit_invalid_locked(batch *b, size_t line, const char *sha, const char *msg)
 {
+	if (b->audit)
+		cli_audit_invalid(b->audit, line, sha, msg);
+}
+
+static void emit_invalid_locked(batch *b, size_t seq, size_t line, const char *sha,
+				const char *msg)
+{
+	audit_invalid_locked(b, line, sha, msg);
 	json_t *o = json_pack("{s:I,s:o,s:s,s:b,s:{s:s}}", "line", (json_int_t)line, "id",
 			      json_null(), "status", "invalid", "ok", 0, "error", "message",
 			      msg);
@@ -257,13 +292,13 @@ static void apply_defaults(batch *b, art_spec *spec)
  * every task) on a busy machine. `submitting` lets the main thread wait for
  * a submission in flight before it frees the runtime.
  */
-static void submit_job(batch *b, art_spec *spec, size_t line)
+static void submit_job(batch *b, art_spec *spec, size_t line, const char *sha)
 {
 	job *j = calloc(1, sizeof(*j));
 	pthread_mutex_lock(&b->out_mu);
 	size_t seq = b->n_records++;
 	if (!j) {
-		emit_invalid_locked(b, seq, line, "out of memory");
+		emit_invalid_locked(b, seq, line, sha, "out of memory");
 		pthread_mutex_unlock(&b->out_mu);
 		art_spec_free(spec);
 		return;
@@ -281,6 +316,7 @@ static void submit_job(batch *b, art_spec *spec, size_t line)
 	pthread_mutex_unlock(&b->out_mu);
 
 	*j = (job){ .line = line, .seq = seq };
+	memcpy(j->sha256, sha, sizeof(j->sha256));
 	art_task *task = NULL;
 	art_error err = { 0 };
 	/* From here on_exit may own (and free) j. */
@@ -289,7 +325,7 @@ static void submit_job(batch *b, art_spec *spec, size_t line)
 	pthread_mutex_lock(&b->out_mu);
 	if (r < 0) {
 		b->in_flight--;
-		emit_invalid_locked(b, seq, line, err.msg);
+		emit_invalid_locked(b, seq, line, sha, err.msg);
 		free(j);
 	} else if (b->stopping) {
 		art_task_cancel(task);
@@ -305,6 +341,7 @@ static void submit_job(batch *b, art_spec *spec, size_t line)
 typedef struct parsed_line {
 	art_spec *spec;
 	size_t line;
+	char sha256[65];
 } parsed_line;
 
 /*
@@ -323,6 +360,7 @@ static void submit_all(batch *b, parsed_line *held, size_t n)
 			ok = false;
 		else {
 			*j = (job){ .line = held[i].line, .seq = i };
+			memcpy(j->sha256, held[i].sha256, sizeof(j->sha256));
 			jobs[i] = j;
 			specs[i] = held[i].spec;
 		}
@@ -380,6 +418,11 @@ static void *reader_main(void *arg)
 		const char *t = skip_space(buf);
 		if (!*t || *t == '#')
 			continue;
+		/* The line as read, its end of line aside: what `printf %s LINE |
+		 * sha256sum` gives. */
+		char sha[65] = "";
+		if (b->audit)
+			cli_sha256_hex(buf, n, sha);
 		art_spec *spec = NULL;
 		art_error err = { 0 };
 		if (parse_line(buf, n, line, &spec, &err) < 0) {
@@ -388,13 +431,13 @@ static void *reader_main(void *arg)
 			if (b->strict)
 				b->strict_failed = true;
 			else
-				emit_invalid_locked(b, b->n_records++, line, err.msg);
+				emit_invalid_locked(b, b->n_records++, line, sha, err.msg);
 			pthread_mutex_unlock(&b->out_mu);
 			continue;
 		}
 		apply_defaults(b, spec);
 		if (!b->strict) {
-			submit_job(b, spec, line);
+			submit_job(b, spec, line, sha);
 			continue;
 		}
 		if (n_held == cap_held) {
@@ -407,7 +450,8 @@ static void *reader_main(void *arg)
 			}
 			held = p;
 		}
-		held[n_held++] = (parsed_line){ .spec = spec, .line = line };
+		held[n_held] = (parsed_line){ .spec = spec, .line = line };
+		memcpy(held[n_held++].sha256, sha, sizeof(sha));
 	}
 	if (ferror(b->in))
 		b->reader_error = -errno;
@@ -448,6 +492,9 @@ static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, v
 	pthread_mutex_lock(&b->out_mu);
 	if (!cli_quiet)
 		cli_report_unenforced(rt, res, &b->said_unenforced);
+	/* The audit line first: a record never exists without it. */
+	if (b->audit)
+		cli_audit_task(b->audit, j->line, art_task_id(task), j->sha256, res);
 	char *json = NULL;
 	if (art_result_to_json(art_task_spec(task), res, res->attempts, &json) == 0) {
 		/* Prepend the line number (and append the explanation): the
@@ -479,6 +526,17 @@ static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, v
 	}
 	pthread_mutex_unlock(&b->out_mu);
 	free(j);
+}
+
+/* --events: one line per event, flushed, so that a reader follows live.
+ * One call per line: stdio's lock keeps it whole. */
+static void on_event_cb(art_runtime *rt, art_task *task, const char *line, void *userdata)
+{
+	(void)rt;
+	(void)task;
+	batch *b = userdata;
+	fprintf(b->events, "%s\n", line);
+	fflush(b->events);
 }
 
 static void on_signal(art_runtime *rt, int fd, uint32_t events, void *userdata)
@@ -562,7 +620,11 @@ int cmd_batch(int argc, char **argv)
 	uint64_t jobs = 0, v, warm = 1;
 	int progress = -1, c, sfd = -1, tfd = -1, ret = EXIT_USAGE_BATCH;
 	bool stats = false, reader_started = false;
-	const char *out_path = NULL;
+	const char *out_path = NULL, *metrics_listen = NULL;
+	cli_metrics_server *metrics = NULL;
+	const char *events_path = NULL, *audit_path = NULL;
+	bool events_output = false, audit_sync = false;
+	int64_t sample_interval = 0;
 	pthread_t reader;
 	cli_runtime_opts ro = { 0 };
 	cli_sched_opts so = { .admission = -1 };
@@ -615,6 +677,25 @@ int cmd_batch(int argc, char **argv)
 		case OPT_EXPLAIN:
 			b.explain = true;
 			break;
+		case OPT_METRICS_LISTEN:
+			metrics_listen = optarg;
+			break;
+		case OPT_SAMPLE_INTERVAL:
+			if (cli_parse_duration("--sample-interval", optarg, &sample_interval) < 0)
+				return EXIT_USAGE_BATCH;
+			break;
+		case OPT_EVENTS:
+			events_path = optarg;
+			break;
+		case OPT_EVENTS_OUTPUT:
+			events_output = true;
+			break;
+		case OPT_AUDIT:
+			audit_path = optarg;
+			break;
+		case OPT_AUDIT_SYNC:
+			audit_sync = true;
+			break;
 		case 'q':
 			cli_quiet = true;
 			break;
@@ -650,6 +731,15 @@ int cmd_batch(int argc, char **argv)
 		cli_error("%s: %s", out_path, strerror(errno));
 		goto out;
 	}
+	if (events_path && !(b.events = strcmp(events_path, "-") == 0 ? stderr
+					: fopen(events_path, "we"))) {
+		cli_error("--events %s: %s", events_path, strerror(errno));
+		goto out;
+	}
+	if (audit_path && (c = cli_audit_open(audit_path, audit_sync, &b.audit)) < 0) {
+		cli_error("--audit %s: %s", audit_path, strerror(-c));
+		goto out;
+	}
 	b.progress = progress < 0 ? isatty(STDERR_FILENO) : progress;
 	{
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -669,6 +759,9 @@ int cmd_batch(int argc, char **argv)
 		.task_nofile_default = cli_raise_nofile(),
 		.warm_sandboxes = (unsigned)warm,
 		.on_exit = on_exit_cb,
+		.sample_interval_ns = sample_interval,
+		.on_event = b.events ? on_event_cb : NULL,
+		.event_flags = events_output ? ART_EVENTS_OUTPUT : 0,
 		.userdata = &b,
 	};
 	cli_apply_runtime_opts(&ro, &cfg);
@@ -695,6 +788,11 @@ int cmd_batch(int argc, char **argv)
 	if (r < 0) {
 		cli_error("cannot watch signals: %s", strerror(-r));
 		ret = EXIT_AGENTRT_FAILED;
+		goto out;
+	}
+	/* After the signals are blocked: the server's thread must not take them. */
+	if (metrics_listen && (r = cli_metrics_listen(b.rt, metrics_listen, &metrics)) < 0) {
+		ret = r == -EINVAL ? EXIT_USAGE_BATCH : EXIT_AGENTRT_FAILED;
 		goto out;
 	}
 	int fds_start = cli_fd_count();
@@ -741,6 +839,8 @@ int cmd_batch(int argc, char **argv)
 out:
 	if (reader_started)
 		pthread_detach(reader);
+	/* Its thread reads the runtime's metrics: it goes first. */
+	cli_metrics_stop(metrics);
 	/* Kills and reaps whatever is left; records of tasks cancelled here
 	 * are still written by on_exit_cb. */
 	art_runtime_free(b.rt);
@@ -748,6 +848,13 @@ out:
 		fclose(b.out);
 	else
 		fflush(stdout);
+	if (b.events && b.events != stderr)
+		fclose(b.events);
+	if ((c = cli_audit_close(b.audit)) < 0) {
+		cli_error("--audit %s: %s", audit_path, strerror(-c));
+		if (ret == 0 || ret == 1)
+			ret = EXIT_AGENTRT_FAILED;
+	}
 	if (tfd >= 0)
 		close(tfd);
 	if (sfd >= 0)

@@ -361,6 +361,23 @@ typedef struct art_result {
 	/* ART_END_SKIPPED: "dependency \"build\" failed (exit 1)". Valid
 	 * while the task object lives. */
 	const char *skip_reason;
+
+	/* Monitoring (config.sample_interval_ns), of the last try: what the
+	 * samples saw, from the task's cgroup when it has one, else from /proc
+	 * (the leader and its descendants). All 0 when no sample was taken
+	 * (sampling off, or the task ended before the first tick). */
+	unsigned samples;        /* samples taken */
+	uint64_t peak_rss_bytes; /* the most memory of the whole tree: with a
+				  * cgroup, what is charged to it (what
+				  * limits.memory counts, page cache included);
+				  * else each process's RSS, summed */
+	unsigned peak_procs;     /* the most processes at once */
+	double peak_cpu_pct;     /* the highest CPU use over an interval; 100 is
+				  * one CPU kept busy, 250 two and a half */
+	/* Storage I/O (read_bytes/write_bytes of /proc/PID/io, the cgroup's
+	 * io.stat or blkio counters) as of the last sample; 0 where it was
+	 * unreadable. */
+	uint64_t io_read_bytes, io_write_bytes;
 } art_result;
 
 ART_PUBLIC const char *art_end_name(art_end end);     /* "exited", "timeout", ... */
@@ -387,6 +404,16 @@ typedef void (*art_exit_fn)(art_runtime *rt, art_task *task, const art_result *r
 typedef void (*art_output_fn)(art_runtime *rt, art_task *task, int stream,
 			      const char *data, size_t len, void *userdata);
 typedef void (*art_fd_fn)(art_runtime *rt, int fd, uint32_t events, void *userdata);
+/* One event of a task (docs/metrics.md, "Events") as one JSON object on one
+ * line, without the newline: {"ts":1700000000.123456,"event":"started",
+ * "id":"build","pid":4242,"attempt":1}. json_line is valid during the call
+ * only. The events of a task come in the order they happened. */
+typedef void (*art_event_fn)(art_runtime *rt, art_task *task, const char *json_line,
+			     void *userdata);
+
+/* config.event_flags: "output" events too (each chunk of captured output;
+ * they can be many). */
+#define ART_EVENTS_OUTPUT (1u << 0)
 
 #define ART_RT_KILL_ORPHANS (1u << 0)
 /* A task whose limits cannot all be enforced fails to start (stage
@@ -446,6 +473,12 @@ typedef struct art_runtime_config {
 	unsigned dep_history;
 	art_exit_fn on_exit;     /* when a task ends (always called once per task) */
 	art_output_fn on_output; /* each chunk of captured output, as it arrives */
+	/* Every running task is sampled at this interval (one timer for all):
+	 * CPU, memory, processes, I/O; peaks go into the result and each
+	 * sample is a "sample" event. 0: no sampling. */
+	int64_t sample_interval_ns;
+	art_event_fn on_event; /* the event stream; NULL: none */
+	unsigned event_flags;  /* ART_EVENTS_* */
 	void *userdata;
 } art_runtime_config;
 
@@ -527,6 +560,18 @@ ART_PUBLIC int art_runtime_kind_rate(art_runtime *rt, const char *kind, double p
 ART_PUBLIC int art_runtime_cancel_group(art_runtime *rt, const char *group);
 /* [loop thread] Consistent on the loop thread; approximate elsewhere. */
 ART_PUBLIC void art_runtime_stats_get(art_runtime *rt, art_runtime_stats *out);
+
+/* Formats of art_runtime_metrics: Prometheus text 0.0.4 (Content-Type
+ * "text/plain; version=0.0.4; charset=utf-8") and OpenMetrics 1.0
+ * ("application/openmetrics-text; version=1.0.0; charset=utf-8"). */
+#define ART_METRICS_PROMETHEUS 0
+#define ART_METRICS_OPENMETRICS 1
+/* [any thread] The runtime's metrics (docs/metrics.md) and the process_*
+ * metrics of this process, as text in a format above: *out is malloc'd,
+ * NUL-terminated, freed by the caller; *len (if len is not NULL) is its
+ * length. Safe while the loop runs, until art_runtime_free. -EINVAL for
+ * an unknown format, -ENOMEM, or the error of reading /proc. */
+ART_PUBLIC int art_runtime_metrics(art_runtime *rt, int format, char **out, size_t *len);
 /* [loop thread] Why cgroup limits are not (or not all) enforced, e.g.
  * "cgroup v1: /sys/fs/cgroup/memory/...: Permission denied"; NULL when they
  * are, or before a task needed them. */

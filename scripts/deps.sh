@@ -7,8 +7,9 @@ set -eu
 # Build: compiler, pkg-config, JSON. Tests: prove (perl), python3, procps
 # (ps/pgrep to look for survivors), util-linux (script for a terminal),
 # valgrind, iproute2 (ip, ss inside sandboxes). seccomp filters: libseccomp.
+# The CLI's metrics endpoint: libmicrohttpd; promtool (prometheus) checks it.
 # Benchmarks: GNU parallel and bubblewrap (peers we measure against).
-pkgs="gcc make pkg-config libjansson-dev libseccomp-dev perl python3 procps util-linux valgrind parallel bubblewrap iproute2 prometheus"
+pkgs="gcc make pkg-config libjansson-dev libseccomp-dev libmicrohttpd-dev perl python3 procps util-linux valgrind parallel bubblewrap iproute2 prometheus"
 
 missing=""
 for p in $pkgs; do

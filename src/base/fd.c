@@ -38,3 +38,18 @@ int fd_count_open(void)
 	closedir(d);
 	return n - 1; /* the directory's own descriptor */
 }
+
+ssize_t fd_read_small(const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n;
+	do
+		n = read(fd, buf, size - 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return n;
+}

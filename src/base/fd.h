@@ -4,6 +4,7 @@
 #define ART_BASE_FD_H
 
 #include <errno.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 /* Closes fd if it is valid, keeping errno; returns -1 for `fd = safe_close(fd)`. */
@@ -36,6 +37,9 @@ int fd_set_nonblock(int fd, int on);
  * original, also on failure. An fd already >= min is returned as it is.
  * Used so that a child's dup2 onto 0..2 never finds a source in that range. */
 int fd_move_above(int fd, int min);
+/* Reads a small file (/proc, cgroup attributes) into buf, NUL-terminated;
+ * at most size - 1 bytes. Returns the length or a negative errno. */
+ssize_t fd_read_small(const char *path, char *buf, size_t size);
 /* The number of open descriptors of this process (for leak checks). */
 int fd_count_open(void);
 

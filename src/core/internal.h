@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "base/intset.h"
+#include "base/jsonw.h"
 #include "base/list.h"
 #include "base/pool.h"
 #include "core/taskspec.h"
@@ -65,10 +66,19 @@ typedef enum ctl_op {
 typedef struct ctl_req {
 	list_node link;
 	ctl_op op;
+	uint64_t after; /* submissions made before it (applied after those) */
 	unsigned n;
 	double rate;
 	char name[];
 } ctl_req;
+
+/* rt_metrics.c: where a task is counted in the per-group gauges. */
+struct metric_gauge;
+typedef struct rtm_task {
+	struct metric_gauge *running, *queued; /* its group's series; NULL until drained */
+	unsigned char where;                   /* none, queued or running */
+} rtm_task;
+typedef struct rt_metrics rt_metrics;
 
 /* Events of the task state machine (see task.c and docs/ARCHITECTURE.md). */
 typedef enum task_event {
@@ -131,6 +141,13 @@ struct art_task {
 	bool frozen_by_signal; /* SIGSTOP, not the cgroup freezer */
 	int64_t frozen_since;
 	int64_t timeout_left; /* frozen: what was left of the timeout */
+
+	/* Monitoring and events (sample.c, events.c). */
+	int64_t sample_ns;     /* when the last sample was taken (first: the start) */
+	int64_t sample_cpu_ns; /* the CPU time read then */
+	const char *ev_state;  /* the state the last "state" event named */
+
+	rtm_task metrics; /* rt_metrics.c */
 };
 
 #define VIOLATION_SECCOMP (-2)
@@ -215,9 +232,17 @@ struct art_runtime {
 	bool admission, preempt;
 	bool no_retries; /* shutting down */
 	unsigned n_frozen, n_held;
+	uint64_t drained; /* submissions taken from the inbox */
 	uid_t sandbox_uid; /* the sandbox's root as the host sees it */
 	gid_t sandbox_gid;
 	int last_cap;
+	/* Monitoring and events (sample.c, events.c). */
+	loop_timer sample_timer; /* one tick samples every running task */
+	int64_t sample_due;      /* the tick the timer is armed for */
+	int64_t ns_per_tick;     /* /proc's clock ticks */
+	uint64_t page_size;
+	jsonw ev;                /* every event is formatted here */
+	rt_metrics *metrics; /* rt_metrics.c; made with the runtime, fixed */
 };
 
 #define REQ_WARM_NONE UINT32_MAX
@@ -305,7 +330,7 @@ void schedule_free(art_runtime *rt);
 /* Stages and commits the tasks' dependencies as one batch. */
 int schedule_submit(art_runtime *rt, art_task **tasks, size_t n, art_error *err);
 /* A task taken from the inbox. */
-void schedule_drained(art_runtime *rt, art_task *t);
+void schedule_drained(art_runtime *rt, art_task *t, int64_t now);
 /* Starts what may start: thaws, starts, preempts; arms the timer. */
 void schedule_start(art_runtime *rt);
 /* The task ends (before on_exit): the scheduler and the graph learn it.
@@ -316,6 +341,49 @@ void schedule_set_max_running(art_runtime *rt, unsigned n);
 /* A frozen task about to be signalled: thawed first, or the signal waits. */
 void schedule_unfreeze(art_task *t);
 void schedule_task_free(art_task *t);
+
+/* rt_metrics.c: the runtime's metrics (docs/metrics.md). The loop thread
+ * calls these, except rtm_submitted (any thread); art_runtime_metrics
+ * exposes them from any thread. */
+int rtm_new(art_runtime *rt);
+void rtm_free(art_runtime *rt);
+void rtm_submitted(art_runtime *rt, size_t n);
+/* Drained from the inbox. */
+void rtm_task_queued(art_runtime *rt, art_task *t);
+void rtm_task_started(art_runtime *rt, art_task *t);
+/* A try ended and another follows (before the result is reset). */
+void rtm_task_retry(art_runtime *rt, art_task *t);
+/* The task is reported (its result is final). */
+void rtm_task_ended(art_runtime *rt, art_task *t);
+/* At the end of each iteration: mirrors what the loop keeps in plain fields. */
+void rtm_sync(art_runtime *rt);
+
+/* sample.c: per-task samples every config.sample_interval_ns. */
+/* The task has started: takes its baseline, makes sure the tick runs. */
+void sample_task_started(art_task *t);
+/* Stops the tick; frees the event buffer too. */
+void sample_runtime_free(art_runtime *rt);
+
+/* events.c: config.on_event, called on the loop thread. */
+typedef struct task_sample {
+	double cpu_pct;
+	uint64_t rss_bytes;
+	unsigned procs;
+	bool have_io;
+	uint64_t io_read_bytes, io_write_bytes;
+} task_sample;
+static inline bool events_on(const art_runtime *rt)
+{
+	return rt->cfg.on_event != NULL;
+}
+void event_queued(art_task *t);
+void event_started(art_task *t);
+/* A "state" event from the state the last one named, unless it is `to`. */
+void event_state(art_task *t, const char *to);
+void event_output(art_task *t, int stream, const char *data, size_t len);
+void event_sample(art_task *t, const task_sample *s);
+void event_retry(art_task *t, art_end after);
+void event_exited(art_task *t);
 
 /* runtime.c */
 void runtime_task_done(art_runtime *rt, art_task *t);

@@ -95,6 +95,8 @@ static read_status read_once(art_runtime *rt, art_task *t, int stream)
 		o->truncated = true;
 	if (rt->cfg.on_output)
 		rt->cfg.on_output(rt, t, stream, rt->scratch, (size_t)n, rt->cfg.userdata);
+	if (rt->cfg.event_flags & ART_EVENTS_OUTPUT)
+		event_output(t, stream, rt->scratch, (size_t)n);
 	if ((t->spec->limits_set & (1u << ART_LIMIT_OUTPUT)) &&
 	    t->out[0].bytes + t->out[1].bytes > t->spec->limits[ART_LIMIT_OUTPUT]) {
 		/* Past the limit: stop reading, the task is killed. */

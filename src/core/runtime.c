@@ -16,6 +16,7 @@
 
 #include "base/fd.h"
 #include "base/macros.h"
+#include "base/time.h"
 #include "core/internal.h"
 #include "os/pidfd.h"
 #include "os/proc.h"
@@ -47,6 +48,7 @@ void runtime_task_done(art_runtime *rt, art_task *t)
 {
 	if (!schedule_task_end(rt, t))
 		return; /* it runs again */
+	rtm_task_ended(rt, t);
 	output_finish(rt, &t->out[0]);
 	output_finish(rt, &t->out[1]);
 	t->stdin_fd = safe_close(t->stdin_fd);
@@ -60,6 +62,7 @@ void runtime_task_done(art_runtime *rt, art_task *t)
 	res->stdout_truncated = t->out[0].truncated;
 	res->stderr_truncated = t->out[1].truncated;
 	rt->stats.ended++;
+	event_exited(t);
 	if (rt->cfg.on_exit)
 		rt->cfg.on_exit(rt, t, res, rt->cfg.userdata);
 	/* The runtime's reference goes at the end of the iteration: events
@@ -200,11 +203,23 @@ static void drain_inbox(art_runtime *rt)
 	pthread_mutex_unlock(&rt->mu);
 
 	list_node *n;
-	while ((n = list_pop_front(&tasks)))
-		schedule_drained(rt, container_of(n, art_task, link));
-	while ((n = list_pop_front(&ctls))) {
-		schedule_ctl(rt, container_of(n, ctl_req, link));
-		free(container_of(n, ctl_req, link));
+	/* Requests and submissions in the order they were made: a group
+	 * cancelled and then given new work keeps the new work. */
+	int64_t now = mono_ns();
+	for (;;) {
+		ctl_req *c = list_empty(&ctls) ? NULL : container_of(ctls.next, ctl_req, link);
+		if (c && c->after <= rt->drained) {
+			list_remove(&c->link);
+			schedule_ctl(rt, c);
+			free(c);
+		} else if ((n = list_pop_front(&tasks))) {
+			rt->drained++;
+			schedule_drained(rt, container_of(n, art_task, link), now);
+		} else if (c) {
+			c->after = rt->drained; /* cannot happen: counted under the lock */
+		} else {
+			break;
+		}
 	}
 	while ((n = list_pop_front(&cancels))) {
 		cancel_req *c = container_of(n, cancel_req, link);
@@ -263,6 +278,7 @@ int art_runtime_new(const art_runtime_config *config, art_runtime **out, art_err
 	atomic_init(&rt->req_warm, REQ_WARM_NONE);
 	list_init(&rt->dead_warm);
 	list_init(&rt->ended);
+	loop_timer_init(&rt->sample_timer);
 	pool_init(&rt->chunks, sizeof(out_chunk), POOL_MAX_FREE);
 
 	int r = loop_new(on_wake, rt, &rt->loop);
@@ -274,6 +290,11 @@ int art_runtime_new(const art_runtime_config *config, art_runtime **out, art_err
 	if (r < 0) {
 		art_runtime_free(rt);
 		return art_error_set(err, r, "cannot create the scheduler: %s", strerror(-r));
+	}
+	r = rtm_new(rt);
+	if (r < 0) {
+		art_runtime_free(rt);
+		return art_error_set(err, r, "cannot create the metrics: %s", strerror(-r));
 	}
 	/* Above 2, so that a host with closed stdio never hands it out as 0..2. */
 	rt->devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -358,6 +379,8 @@ void art_runtime_free(art_runtime *rt)
 		proc_set_subreaper(0);
 	iso_runtime_free(rt);
 	schedule_free(rt);
+	sample_runtime_free(rt);
+	rtm_free(rt);
 	while ((n = list_pop_front(&rt->ctls)))
 		free(container_of(n, ctl_req, link));
 	loop_free(rt->loop);
@@ -401,6 +424,8 @@ int art_runtime_submit_batch(art_runtime *rt, const art_spec *const *specs, size
 			free(tasks);
 		return r;
 	}
+	/* Counted before the loop can see them: never fewer submitted than ended. */
+	rtm_submitted(rt, n);
 	pthread_mutex_lock(&rt->mu);
 	for (size_t i = 0; i < n; i++) {
 		if (out) {
@@ -436,6 +461,7 @@ static int ctl_push(art_runtime *rt, ctl_op op, const char *name, unsigned n, do
 	c->rate = rate;
 	memcpy(c->name, name, len + 1);
 	pthread_mutex_lock(&rt->mu);
+	c->after = rt->stats.submitted;
 	list_add_tail(&rt->ctls, &c->link);
 	pthread_mutex_unlock(&rt->mu);
 	wake(rt);
@@ -490,12 +516,14 @@ int art_runtime_step(art_runtime *rt, int timeout_ms)
 	/* Do not sleep on tasks whose dependencies were just decided. */
 	if (!list_empty(&rt->dep_changed))
 		timeout_ms = 0;
+	rtm_sync(rt); /* before sleeping, so that a scrape meanwhile is current */
 	int r = loop_run_once(rt->loop, timeout_ms);
 	runtime_flush_ended(rt);
 	drain_inbox(rt);
 	schedule_start(rt);
 	runtime_flush_ended(rt); /* a start that failed late */
 	bury_dead(rt);
+	rtm_sync(rt);
 	rt->in_loop = false;
 	if (r < 0)
 		return r;

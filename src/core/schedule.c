@@ -199,10 +199,10 @@ static void describe_end(const art_result *res, char *buf, size_t size)
 
 /* ------------------------------------------------------------ queueing */
 
-static void enqueue(art_runtime *rt, art_task *t)
+/* One `now` for the tasks of one drain, so that `order` ranks them. */
+static void enqueue(art_runtime *rt, art_task *t, int64_t now)
 {
 	const spec_sched *sc = &t->spec->sched;
-	int64_t now = mono_ns();
 	sched_entry_init(&t->se);
 	t->se.cls = (sched_class)sc->priority;
 	t->se.order = sc->order;
@@ -231,18 +231,21 @@ static void end_skipped(art_runtime *rt, art_task *t)
 	runtime_task_done(rt, t);
 }
 
-void schedule_drained(art_runtime *rt, art_task *t)
+void schedule_drained(art_runtime *rt, art_task *t, int64_t now)
 {
 	t->drained = true;
 	list_add_tail(&rt->queued, &t->link);
 	rt->n_queued++;
+	rtm_task_queued(rt, t);
+	event_queued(t);
 	switch (t->dep) {
 	case TASK_DEP_READY:
-		enqueue(rt, t);
+		enqueue(rt, t, now);
 		break;
 	case TASK_DEP_WAITING:
 		t->held = true;
 		rt->n_held++;
+		event_state(t, "held");
 		break;
 	case TASK_DEP_SKIPPED:
 		end_skipped(rt, t);
@@ -252,6 +255,7 @@ void schedule_drained(art_runtime *rt, art_task *t)
 
 static void act_on_dependencies(art_runtime *rt)
 {
+	int64_t now = mono_ns();
 	list_node *n;
 	while ((n = list_pop_front(&rt->dep_changed))) {
 		art_task *t = container_of(n, art_task, dep_link);
@@ -261,10 +265,12 @@ static void act_on_dependencies(art_runtime *rt)
 		}
 		if (t->state != ART_TASK_QUEUED)
 			continue;
-		if (t->dep == TASK_DEP_SKIPPED)
+		if (t->dep == TASK_DEP_SKIPPED) {
 			end_skipped(rt, t);
-		else
-			enqueue(rt, t);
+		} else {
+			event_state(t, "queued");
+			enqueue(rt, t, now);
+		}
 	}
 }
 
@@ -387,7 +393,7 @@ bool schedule_task_end(art_runtime *rt, art_task *t)
 	bool learn = res->end == ART_END_EXITED || res->end == ART_END_SIGNALED ||
 		     res->end == ART_END_OOM_KILLED || res->end == ART_END_LIMIT;
 	sched_usage usage = {
-		.wall_ns = res->wall_ns,
+		.wall_ns = res->wall_ns - res->frozen_ns, /* frozen is neither busy nor idle */
 		.cpu_ns = res->user_ns + res->system_ns,
 		.peak_memory = (int64_t)MIN(res->max_rss_bytes, (uint64_t)INT64_MAX),
 	};
@@ -404,11 +410,14 @@ bool schedule_task_end(art_runtime *rt, art_task *t)
 	}
 	if (should_retry(rt, t)) {
 		rt->stats.retries++;
+		rtm_task_retry(rt, t);
+		event_retry(t, res->end);
 		task_reset_for_retry(t);
 		t->state = ART_TASK_QUEUED;
+		event_state(t, "queued");
 		list_add_tail(&rt->queued, &t->link);
 		rt->n_queued++;
-		enqueue(rt, t);
+		enqueue(rt, t, now);
 		return false;
 	}
 	if (t->node) {
@@ -536,9 +545,11 @@ int art_task_explain(const art_task *t, char *buf, size_t size)
 	int64_t now = mono_ns();
 	sched_wait w = { 0 };
 	bool in_sched = sched_entry_wait(t->rt->sched, &t->se, now, &w) == 0;
-	int64_t dep_ns = (t->ready_ns ? t->ready_ns : now) - t->result.queued_ns;
-	if (!t->ready_ns && t->state == ART_TASK_DONE)
-		dep_ns = 0; /* ended before its dependencies were met: no wait to speak of */
+	/* Without dependencies, the moment between submit and the loop's next
+	 * look is nobody's reason. */
+	int64_t dep_ns = 0;
+	if (t->spec->sched.n_deps && (t->ready_ns || t->state != ART_TASK_DONE))
+		dep_ns = (t->ready_ns ? t->ready_ns : now) - t->result.queued_ns;
 	if (dep_ns < 0)
 		dep_ns = 0;
 	int64_t total = dep_ns + (in_sched ? w.total_ns : 0);

@@ -93,6 +93,9 @@ void task_dispatch(art_task *t, task_event ev)
 	if (!tr->action)
 		return;
 	t->state = tr->next;
+	/* DONE is announced once the end is final (a retry is not one). */
+	if (tr->next != ART_TASK_DONE)
+		event_state(t, art_task_state_name(tr->next));
 	tr->action(t);
 }
 
@@ -237,6 +240,7 @@ void task_kill_now(art_task *t)
 			t->rt->stats.cancelled++;
 		}
 		t->state = ART_TASK_STOPPING;
+		event_state(t, "stopping");
 		act_kill(t);
 	}
 }
@@ -261,6 +265,7 @@ void task_freeze(art_task *t, int64_t now)
 	t->frozen_by_signal = !t->cg || cg_task_freeze(t->cg, true) < 0;
 	if (t->frozen_by_signal)
 		kill(-t->pid, SIGSTOP);
+	event_state(t, "frozen");
 }
 
 void task_thaw(art_task *t, int64_t now)
@@ -274,6 +279,9 @@ void task_thaw(art_task *t, int64_t now)
 		kill(-t->pid, SIGCONT);
 	else
 		cg_task_freeze(t->cg, false);
+	/* A task thawed to end goes straight from "frozen" to "done". */
+	if (t->state == ART_TASK_RUNNING || t->state == ART_TASK_STOPPING)
+		event_state(t, art_task_state_name(t->state));
 	if (t->timeout_left >= 0 && t->state == ART_TASK_RUNNING &&
 	    loop_timer_arm(t->rt->loop, &t->timer, deadline_after(now, t->timeout_left),
 			   on_timeout) < 0)
@@ -396,6 +404,9 @@ static void act_started(art_task *t)
 	rt->stats.started++;
 	rt->n_running++;
 	list_add_tail(&rt->running, &t->link);
+	rtm_task_started(rt, t);
+	event_started(t);
+	sample_task_started(t);
 }
 
 static void act_start_failed(art_task *t)

@@ -12,26 +12,10 @@
 
 #include "base/fd.h"
 
-/* Small files only: /proc and cgroup attributes. */
-static int read_small(const char *path, char *buf, size_t size)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n;
-	do
-		n = read(fd, buf, size - 1);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
-}
-
 int mem_info(uint64_t *total, uint64_t *available)
 {
 	char buf[4096];
-	int r = read_small("/proc/meminfo", buf, sizeof(buf));
+	int r = fd_read_small("/proc/meminfo", buf, sizeof(buf));
 	if (r < 0)
 		return r;
 	const char *t = strstr(buf, "MemTotal:");
@@ -46,7 +30,7 @@ int mem_info(uint64_t *total, uint64_t *available)
 int mem_pressure_some_avg10(double *pct)
 {
 	char buf[256];
-	int r = read_small("/proc/pressure/memory", buf, sizeof(buf));
+	int r = fd_read_small("/proc/pressure/memory", buf, sizeof(buf));
 	if (r < 0)
 		return r == -EOPNOTSUPP ? -ENOENT : r;
 	const char *p = strstr(buf, "some avg10=");
@@ -63,7 +47,7 @@ static int read_u64(const char *dir, const char *name, uint64_t *out)
 	char path[4096], buf[64];
 	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	int r = read_small(path, buf, sizeof(buf));
+	int r = fd_read_small(path, buf, sizeof(buf));
 	if (r < 0)
 		return r;
 	if (strncmp(buf, "max", 3) == 0) {

@@ -1504,6 +1504,114 @@ int cg_task_usage(cg_task *cg, cg_usage *out)
 	return 0;
 }
 
+/* Counts the pids in dir's cgroup.procs and in the cgroups below; -errno
+ * when dir's own list is unreadable. */
+static int count_procs(const char *dir, int depth)
+{
+	char path[PATH_MAX], buf[4096];
+	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int n = 0;
+	ssize_t got;
+	while ((got = read(fd, buf, sizeof(buf))) > 0 || (got < 0 && errno == EINTR))
+		for (ssize_t i = 0; i < got; i++)
+			n += buf[i] == '\n';
+	if (depth >= TREE_DEPTH_MAX)
+		return n;
+	/* Most tasks make no cgroups of their own: a directory without
+	 * subdirectories has a link count of 2. */
+	struct stat st;
+	if (stat(dir, &st) == 0 && st.st_nlink <= 2)
+		return n;
+	DIR *d = opendir(dir);
+	if (!d)
+		return n;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		int below;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) < (int)sizeof(path) &&
+		    (below = count_procs(path, depth + 1)) > 0)
+			n += below;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Sums "Read N" and "Write N" (v1 blkio), or rbytes= and wbytes= (v2
+ * io.stat) over every device. */
+static void sum_io(const char *text, bool v2, uint64_t *rd, uint64_t *wr)
+{
+	*rd = *wr = 0;
+	for (const char *line = text; line && *line;
+	     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		const char *sp = strchr(line, ' ');
+		const char *eol = strchrnul(line, '\n');
+		if (!sp || sp > eol)
+			continue;
+		uint64_t v;
+		if (!v2) {
+			if (strncmp(sp + 1, "Read ", 5) == 0 && parse_u64(sp + 6, &v) == 0)
+				*rd += v;
+			else if (strncmp(sp + 1, "Write ", 6) == 0 && parse_u64(sp + 7, &v) == 0)
+				*wr += v;
+			continue;
+		}
+		const char *r = strstr(sp, " rbytes="), *w = strstr(sp, " wbytes=");
+		if (r && r < eol && parse_u64(r + 8, &v) == 0)
+			*rd += v;
+		if (w && w < eol && parse_u64(w + 8, &v) == 0)
+			*wr += v;
+	}
+}
+
+int cg_task_sample(cg_task *cg, cg_sample *out)
+{
+	cg_sample s = { 0 };
+	char text[4096], path[PATH_MAX];
+	uint64_t a;
+	bool v2 = cg->root->version == CG_V2;
+	if (v2) {
+		if (task_read_text(cg, C_CPUACCT, "cpu.stat", text, sizeof(text)) == 0 &&
+		    keyed_u64(text, "usage_usec", &a) == 0) {
+			s.cpu_ns = mul_sat(a, NSEC_PER_USEC);
+			s.have |= CG_SAMPLE_CPU;
+		}
+	} else if (task_read_u64(cg, C_CPUACCT, "cpuacct.usage", &a) == 0) {
+		s.cpu_ns = to_i64(a);
+		s.have |= CG_SAMPLE_CPU;
+	}
+	/* The charge counter, not memory.stat: the kernel flushes the stat
+	 * counters lazily, and a small task may read 0 there for seconds. */
+	if (task_read_u64(cg, C_MEMORY, v2 ? "memory.current" : "memory.usage_in_bytes", &a) == 0) {
+		s.memory_bytes = a;
+		s.have |= CG_SAMPLE_MEMORY;
+	}
+	/* v1: the throttle file counts at the device, whatever the scheduler
+	 * (the CFQ-only blkio.io_service_bytes stays empty under others). */
+	if (task_read_text(cg, C_BLKIO, v2 ? "io.stat" : "blkio.throttle.io_service_bytes_recursive",
+			   text, sizeof(text)) == 0 ||
+	    (!v2 && task_read_text(cg, C_BLKIO, "blkio.throttle.io_service_bytes", text,
+				   sizeof(text)) == 0)) {
+		sum_io(text, v2, &s.io_read_bytes, &s.io_write_bytes);
+		s.have |= CG_SAMPLE_IO;
+	}
+	int procs;
+	if (cg_path(path, cg->root, cg->root->procs_hier, cg->name, NULL) == 0 &&
+	    (procs = count_procs(path, 0)) >= 0) {
+		s.procs = (unsigned)procs;
+		s.have |= CG_SAMPLE_PROCS;
+	}
+	if (!s.have)
+		return -ENOENT;
+	*out = s;
+	return 0;
+}
+
 void cg_task_destroy(cg_task *cg)
 {
 	if (!cg)

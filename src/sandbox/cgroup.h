@@ -139,6 +139,28 @@ int cg_task_freeze(cg_task *cg, bool frozen);
 /* Fills *out with what could be read (see `have`); readable also after
  * the members have exited, until destroy. */
 int cg_task_usage(cg_task *cg, cg_usage *out);
+/* A live look at the task's cgroup, for monitoring; fields a backend
+ * cannot read are left 0 and their bit clear in `have`. */
+typedef enum cg_sample_bit {
+	CG_SAMPLE_CPU = 1u << 0,
+	CG_SAMPLE_MEMORY = 1u << 1,
+	CG_SAMPLE_IO = 1u << 2,
+	CG_SAMPLE_PROCS = 1u << 3,
+} cg_sample_bit;
+
+typedef struct cg_sample {
+	unsigned have;
+	int64_t cpu_ns;     /* user + system, since the cgroup was made */
+	uint64_t memory_bytes; /* charged to the cgroup (memory.current,
+				* memory.usage_in_bytes): resident pages, the
+				* page cache and kernel memory the tree caused,
+				* what the memory limit counts */
+	uint64_t io_read_bytes, io_write_bytes; /* block I/O on every device */
+	unsigned procs;     /* processes (not threads), cgroups below included */
+} cg_sample;
+
+/* Reads what the cgroup says now: a few small files, no allocation. */
+int cg_task_sample(cg_task *cg, cg_sample *out);
 /* Kills what is left, removes the directories and frees cg. Blocks while
  * the killed processes leave (rmdir is retried for up to 2 s). */
 void cg_task_destroy(cg_task *cg);

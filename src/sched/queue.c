@@ -665,8 +665,13 @@ static sched_wait_reason assess(const sched *s, struct sched_flow *f, int64_t no
 {
 	struct sched_group *g = f->group;
 	const struct sched_kind *k = f->kind;
-	const sched_entry *e = f->heap[0].e;
+	sched_entry *e = f->heap[0].e;
 
+	/* Undeclared requests follow what the kind has learnt by now, not what
+	 * was known at enqueue: a batch queued whole before its first task
+	 * ended still benefits. Only a head is ever charged, so only heads
+	 * need this. */
+	sched_learn_requests(&s->cfg, k, e);
 	*reservable = false;
 	*until = INT64_MAX;
 	if (sched_limits_full(&g->lim))

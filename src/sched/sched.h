@@ -171,7 +171,7 @@ typedef struct sched_entry {
 	sched_state state;
 	bool started; /* wait[] holds the outcome */
 	sched_req_source cpu_source, memory_source;
-	int64_t cpu_milli, memory; /* requests in force, fixed at enqueue */
+	int64_t cpu_milli, memory; /* requests in force: undeclared ones follow the kind's learning until the start */
 	int64_t enqueued_at, started_at; /* started_at: first start */
 	int64_t run_ns, frozen_ns; /* up to the last start/freeze/thaw/finish */
 	/* Once started: ns waited by reason, summing to started_at -
@@ -231,9 +231,11 @@ void sched_free(sched *s);
 /*
  * Queues an IDLE entry (-EBUSY otherwise) in group `group` and kind `kind`
  * (NULL: "default"), creating them as needed (-ENOMEM). -EINVAL: a class
- * out of range or a negative request other than SCHED_UNSET. Fixes the
- * requests in force: declared, else learnt for the kind once warmed up,
- * else the configured defaults.
+ * out of range or a negative request other than SCHED_UNSET. The requests
+ * in force: declared, else learnt for the kind once warmed up, else the
+ * configured defaults; undeclared ones are looked up again whenever the
+ * entry is a head being considered, so what the kind learns while the
+ * entry waits applies to it.
  */
 int sched_enqueue(sched *s, sched_entry *e, const char *group, const char *kind, int64_t now);
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* art_result_to_json: one task's result as the record of docs/spec.md. The
  * keys always come in the same order, and the same keys are always there
- * (only "error", "attempts", "frozen_s", "labels" and the isolation keys
- * come and go), so that a reader can rely on a stable schema. */
+ * (only "error", "attempts", "frozen_s", the peaks of sampling, "labels"
+ * and the isolation keys come and go), so that a reader can rely on a stable schema. */
 #include <agentrt.h>
 
 #include <errno.h>
@@ -12,41 +12,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/jsonw.h"
 #include "base/macros.h"
 #include "base/time.h"
-
-/* The length of the valid UTF-8 sequence at s (1 to 4), or 0: no overlong
- * forms, no surrogates, nothing past U+10FFFF. */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
-{
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t need;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		need = 2;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		need = 3;
-		if (s[0] == 0xe0)
-			lo = 0xa0;
-		else if (s[0] == 0xed)
-			hi = 0x9f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		need = 4;
-		if (s[0] == 0xf0)
-			lo = 0x90;
-		else if (s[0] == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < need || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < need; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return need;
-}
 
 /* Bytes as a JSON string. JSON text is UTF-8, so each byte that is not part
  * of a valid sequence becomes U+FFFD. When the bytes are the end of a longer
@@ -225,6 +193,19 @@ static int isolation_json(json_t *o, const art_result *r)
 	return ok ? 0 : -ENOMEM;
 }
 
+/* The peaks of the samples, when sampling ran (config.sample_interval_ns). */
+static int samples_json(json_t *o, const art_result *r)
+{
+	/* Tenths of a percent: finer would be noise. */
+	double pct = (double)(int64_t)(r->peak_cpu_pct * 10 + 0.5) / 10;
+
+	if (json_object_set_new(o, "peak_rss_bytes", u64_json(r->peak_rss_bytes)) < 0 ||
+	    json_object_set_new(o, "peak_procs", json_integer(r->peak_procs)) < 0 ||
+	    json_object_set_new(o, "peak_cpu_pct", json_real(pct)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 typedef struct growbuf {
 	char *p;
 	size_t len, cap;
@@ -294,6 +275,7 @@ int art_result_to_json(const art_spec *spec, const art_result *r, unsigned attem
 	     (attempts <= 1 || json_object_set_new(o, "attempts", json_integer(attempts)) == 0) &&
 	     (r->frozen_ns <= 0 ||
 	      json_object_set_new(o, "frozen_s", seconds_json(r->frozen_ns)) == 0) &&
+	     (r->samples == 0 || samples_json(o, r) == 0) &&
 	     isolation_json(o, r) == 0 &&
 	     (!spec || art_spec_label_count(spec) == 0 ||
 	      json_object_set_new(o, "labels", labels_json(spec)) == 0);

@@ -910,3 +910,56 @@ TEST(v2_backend_on_the_unified_mount)
 	check_kill_tree(root, "v2kill");
 	check_freeze(root, "v2freeze");
 }
+
+/* cg_task_sample on a spinning member: one process, its CPU time, memory
+ * where the memory controller is there; then none once it is gone. */
+static void check_sample(cg_root *root, const char *name)
+{
+	cg_task *t = make_task(root, name, NULL);
+	kid k = kid_start(body_spin_forever);
+	CHECK_EQ_INT(cg_task_attach(t, k.pid), 0);
+	kid_go(&k);
+	CHECK_EQ_INT(kid_read(&k, 2000), 'r');
+	usleep(200 * 1000);
+	cg_sample s = { 0 };
+	CHECK_EQ_INT(cg_task_sample(t, &s), 0);
+	fprintf(stderr, "# %s: have %#x, cpu %lld ms, memory %llu, io %llu/%llu, procs %u\n", name,
+		s.have, (long long)(s.cpu_ns / MSEC), (unsigned long long)s.memory_bytes,
+		(unsigned long long)s.io_read_bytes, (unsigned long long)s.io_write_bytes, s.procs);
+	CHECK(s.have & CG_SAMPLE_PROCS);
+	CHECK_EQ_INT(s.procs, 1);
+	if (s.have & CG_SAMPLE_CPU)
+		CHECK(s.cpu_ns > 50 * MSEC && s.cpu_ns < 5000 * MSEC);
+	if (s.have & CG_SAMPLE_MEMORY)
+		CHECK(s.memory_bytes > 0);
+	if (cg_root_supported(root) & CG_LIM_MEMORY)
+		CHECK(s.have & CG_SAMPLE_MEMORY);
+	kill(k.pid, SIGKILL);
+	CHECK(killed_by_sigkill(kid_reap(&k)));
+	CHECK_EQ_INT(wait_unpopulated(t, 2000), 0);
+	CHECK_EQ_INT(cg_task_sample(t, &s), 0);
+	CHECK_EQ_INT(s.procs, 0);
+	cg_task_destroy(t);
+}
+
+TEST(sample_reads_a_running_task)
+{
+	check_sample(open_root(), "sample");
+}
+
+TEST(sample_on_the_unified_mount)
+{
+	const char *unified = "/sys/fs/cgroup/unified";
+	if (is_cgroup2("/sys/fs/cgroup"))
+		SKIP("the system is v2: sample_reads_a_running_task covers it");
+	if (!is_cgroup2(unified))
+		SKIP("no cgroup2 mount at /sys/fs/cgroup/unified");
+	art_error err = { 0 };
+	cg_root *root = NULL;
+	int r = cg_root_open(unified, &root, &err);
+	if (r == -EACCES || r == -EPERM || r == -EROFS)
+		SKIP("the cgroup2 mount is not writable");
+	CHECK_EQ_INT(r, 0);
+	keep_root(root);
+	check_sample(root, "v2sample");
+}
