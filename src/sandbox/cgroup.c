@@ -31,6 +31,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -80,7 +82,7 @@ typedef struct cg_hier {
 	char *dir;      /* the runtime's subtree in this hierarchy */
 	unsigned ctrls; /* 1u << enum ctrl */
 	bool made;      /* dir exists and is ours to remove */
-	bool stale;     /* dir was left by an earlier runtime of our pid */
+	bool stale;     /* dir was left by an earlier runtime (see root_lock) */
 } cg_hier;
 
 struct cg_root {
@@ -96,6 +98,7 @@ struct cg_root {
 	bool has_kill;       /* v2: cgroup.kill (Linux 5.14) */
 	const char *io_file; /* the weight file that io_weight goes to, or NULL */
 	list_node tasks;     /* cg_task.node of every live task */
+	int lock_fd;         /* our subtree, flock'ed while we live */
 };
 
 struct cg_task {
@@ -690,6 +693,7 @@ static void root_unmake(cg_root *root)
 
 static void root_release(cg_root *root)
 {
+	safe_close(root->lock_fd);
 	for (int h = 0; h < root->nhier; h++)
 		free(root->hier[h].dir);
 	free(root->diag);
@@ -736,7 +740,87 @@ static void root_clean_stale(cg_root *root)
 	}
 }
 
-/* mkdir of a subtree; EEXIST means a stale one of our pid (see above). */
+/*
+ * Who owns a subtree. Each runtime names its own "agentrt.<pid>.<n>" (n
+ * tells apart runtimes of one process, a Python host with several) and
+ * holds an flock on its directory for as long as it lives; the kernel
+ * drops the lock when the owner dies, however it dies. A subtree of that
+ * form whose lock can be taken is therefore a dead runtime's leftover,
+ * whatever its pid: its processes are killed and its cgroups removed. A
+ * name that exists already when we make ours is the same: its owner is
+ * dead, since a live one would be us. The old form "agentrt.<pid>" (no
+ * lock was ever taken on it) counts as a leftover for our pid only.
+ */
+static void root_lock(cg_root *root)
+{
+	root->lock_fd = open(root->hier[0].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root->lock_fd >= 0 && flock(root->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		root->lock_fd = safe_close(root->lock_fd);
+}
+
+/* Kills what is left in a dead runtime's subtree and removes it, in every
+ * hierarchy we use (name is the subtree's last component). */
+static void remove_leftover(const cg_root *root, const char *name)
+{
+	int64_t deadline = mono_ns() + RMDIR_TIMEOUT_NS;
+	char path[PATH_MAX];
+	for (int h = 0; h < root->nhier; h++) {
+		const char *slash = strrchr(root->hier[h].dir, '/');
+		if (!slash || snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - root->hier[h].dir),
+				       root->hier[h].dir, name) >= (int)sizeof(path))
+			continue;
+		if (h == root->procs_hier) {
+			for (int round = 0; round < 10; round++) {
+				pidvec pv = { 0 };
+				int r = scan_procs(path, &pv, 0);
+				for (size_t i = 0; i < pv.n; i++)
+					kill(pv.v[i], SIGKILL);
+				free(pv.v);
+				if (r <= 0 || wait_empty(path, MIN(deadline, mono_ns() + KILL_ROUND_NS)) <= 0)
+					break;
+			}
+		}
+	}
+	for (int h = 0; h < root->nhier; h++) {
+		const char *slash = strrchr(root->hier[h].dir, '/');
+		if (slash && snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - root->hier[h].dir),
+				      root->hier[h].dir, name) < (int)sizeof(path))
+			(void)rm_tree(path, deadline, 0);
+	}
+}
+
+static void root_clean_leftovers(cg_root *root)
+{
+	const char *ours = strrchr(root->hier[0].dir, '/');
+	if (!ours)
+		return;
+	char parent[PATH_MAX], old_form[32];
+	snprintf(parent, sizeof(parent), "%.*s", (int)(ours - root->hier[0].dir), root->hier[0].dir);
+	snprintf(old_form, sizeof(old_form), "agentrt.%d", (int)getpid());
+	DIR *d = opendir(parent);
+	if (!d)
+		return;
+	struct dirent *de;
+	char path[PATH_MAX];
+	while ((de = readdir(d))) {
+		const char *n = de->d_name;
+		if (de->d_type != DT_DIR || strcmp(n, ours + 1) == 0)
+			continue;
+		bool leftover = strcmp(n, old_form) == 0;
+		int pid;
+		char tail;
+		if (!leftover && sscanf(n, "agentrt.%d.%*x%c", &pid, &tail) == 1 &&
+		    snprintf(path, sizeof(path), "%s/%s", parent, n) < (int)sizeof(path)) {
+			_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			leftover = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+		}
+		if (leftover)
+			remove_leftover(root, n);
+	}
+	closedir(d);
+}
+
+/* mkdir of a subtree; EEXIST means a dead runtime's (see above). */
 static int make_subtree(cg_hier *hier)
 {
 	if (mkdir(hier->dir, 0755) < 0) {
@@ -876,6 +960,8 @@ static int open_v1(cg_root *root, const char *parent, const char *leaf, art_erro
 	root->can_freeze = root->of[C_FREEZER] >= 0;
 	root->procs_hier = root->can_freeze ? root->of[C_FREEZER] : root->of[C_MEMORY];
 	root_clean_stale(root);
+	root_lock(root);
+	root_clean_leftovers(root);
 
 	static const struct {
 		int ctrl;
@@ -969,6 +1055,8 @@ static int open_v2(cg_root *root, const char *parent, const char *leaf, art_erro
 	if (root->can_freeze)
 		root->of[C_FREEZER] = 0;
 	root_clean_stale(root);
+	root_lock(root);
+	root_clean_leftovers(root);
 
 	/* Enable in our subtree what our parent delegates to it; what it
 	 * does not, we must not (and cannot) enable from here. */
@@ -1048,8 +1136,11 @@ int cg_root_open(const char *parent, cg_root **out, art_error *err)
 	root_reset_of(root);
 	root->procs_hier = -1;
 
-	char leaf[32];
-	snprintf(leaf, sizeof(leaf), "agentrt.%d", (int)getpid());
+	char leaf[64];
+	root->lock_fd = -1;
+	/* The object's address tells apart the live runtimes of a process. */
+	snprintf(leaf, sizeof(leaf), "agentrt.%d.%lx", (int)getpid(),
+		 (unsigned long)((uintptr_t)root >> 4));
 	/* A hybrid system mounts an empty cgroup2 on /sys/fs/cgroup/unified
 	 * and the controllers on v1: that is v1. An explicit parent on a
 	 * cgroup2 mount selects v2 even there. */

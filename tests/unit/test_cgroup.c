@@ -137,7 +137,7 @@ static void cg_dir(const cg_root *root, const char *ctrl, const char *name, char
 	}
 	char own[512];
 	own_v1_path(ctrl, own, sizeof(own));
-	snprintf(buf, size, "/sys/fs/cgroup/%s%s/agentrt.%d%s%s", ctrl, own, (int)getpid(),
+	snprintf(buf, size, "/sys/fs/cgroup/%s%s%s%s%s", ctrl, own, strrchr(cg_root_path(root), '/'),
 		 name ? "/" : "", name ? name : "");
 }
 
@@ -380,9 +380,9 @@ TEST(root_opens_and_frees)
 			CHECK(sup & CG_LIM_PIDS);
 	}
 	char leaf[32], mem[PATH_MAX], pids[PATH_MAX];
-	snprintf(leaf, sizeof(leaf), "/agentrt.%d", (int)getpid());
+	snprintf(leaf, sizeof(leaf), "/agentrt.%d.", (int)getpid());
 	snprintf(mem, sizeof(mem), "%s", cg_root_path(root));
-	CHECK(strlen(mem) > strlen(leaf) && strcmp(mem + strlen(mem) - strlen(leaf), leaf) == 0);
+	CHECK(strstr(mem, leaf) && !strchr(strstr(mem, leaf) + 1, '/'));
 	CHECK(dir_exists(mem));
 	cg_dir(root, "pids", NULL, pids, sizeof(pids));
 	bool have_pids = sup & CG_LIM_PIDS;
@@ -559,7 +559,7 @@ TEST(procs_fds_let_a_child_move_itself)
 	/* Every hierarchy we use shows the child in our task. */
 	char path[64], line[1024], suffix[64];
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)k.pid);
-	snprintf(suffix, sizeof(suffix), "/agentrt.%d/zero\n", (int)getpid());
+	snprintf(suffix, sizeof(suffix), "%s/zero\n", strrchr(cg_root_path(root), '/'));
 	FILE *f = fopen(path, "re");
 	CHECK(f);
 	int in = 0;
@@ -774,36 +774,97 @@ TEST(root_free_destroys_remaining_tasks)
 	CHECK(killed_by_sigkill(kid_reap(&k)));
 }
 
-/* A runtime that died left "agentrt.<pid>" with a task in it; the next
- * runtime with that pid (here: a second root) kills it and starts clean. */
-TEST(stale_subtree_is_cleaned)
+/* A runtime that died (here: a child process that exits without freeing
+ * its root, so the kernel drops its lock) left its subtree with a process
+ * in a task cgroup: the next runtime kills that process and removes the
+ * subtree, whatever the dead one's pid was. */
+TEST(leftover_of_a_dead_runtime_is_cleaned)
 {
-	cg_root *old = open_root();
-	cg_task *t = make_task(old, "old", NULL);
-	kid k = kid_start(body_tree);
-	CHECK_EQ_INT(cg_task_attach(t, k.pid), 0);
-	kid_go(&k);
-	CHECK_EQ_INT(kid_read(&k, 5000), 'r');
-	char task_dir[PATH_MAX];
-	cg_dir(old, "memory", "old", task_dir, sizeof(task_dir));
+	cg_root *probe = open_root(); /* skips without cgroups */
+	(void)probe;
+	int info[2], execd[2];
+	CHECK_EQ_INT(pipe2(info, O_CLOEXEC), 0);
+	pid_t c = fork();
+	CHECK(c >= 0);
+	if (c == 0) {
+		art_error err = { 0 };
+		cg_root *old = NULL;
+		cg_task *t = NULL;
+		if (cg_root_open(NULL, &old, &err) < 0 || cg_task_create(old, "old", NULL, &t, &err) < 0)
+			_exit(3);
+		if (pipe2(execd, O_CLOEXEC) < 0)
+			_exit(4);
+		pid_t g = fork();
+		if (g == 0) {
+			/* The exec closes the lock (O_CLOEXEC), as a task's does. */
+			execlp("sleep", "sleep", "100", (char *)NULL);
+			_exit(127);
+		}
+		close(execd[1]);
+		char b;
+		if (read(execd[0], &b, 1) != 0 || cg_task_attach(t, g) < 0)
+			_exit(5);
+		char msg[PATH_MAX + 16];
+		int n = snprintf(msg, sizeof(msg), "%d %s", (int)g, cg_root_path(old));
+		_exit(write(info[1], msg, (size_t)n + 1) == n + 1 ? 0 : 6);
+	}
+	close(info[1]);
+	char msg[PATH_MAX + 16] = "";
+	CHECK(read(info[0], msg, sizeof(msg) - 1) > 0);
+	int status;
+	CHECK_EQ_INT(waitpid(c, &status, 0), c);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	int g = 0;
+	char dir[PATH_MAX] = "";
+	CHECK_EQ_INT(sscanf(msg, "%d %4095s", &g, dir), 2);
+	CHECK(dir_exists(dir));
+	CHECK_EQ_INT(kill(g, 0), 0);
 
 	cg_root *fresh = NULL;
 	art_error err = { 0 };
 	CHECK_EQ_INT(cg_root_open(NULL, &fresh, &err), 0);
-	CHECK_EQ_INT(cg_root_version(fresh), cg_root_version(old));
-	CHECK(killed_by_sigkill(kid_reap(&k)));
-	CHECK_EQ_INT(kid_read(&k, 2000), -1);
-	CHECK(!dir_exists(task_dir));
-	CHECK(dir_exists(cg_root_path(fresh)));
-
-	/* The fresh root works; the old one's task is gone under it, which
-	 * its destroy tolerates. */
-	cg_task *n = make_task(fresh, "new", NULL);
-	cg_task_destroy(n);
-	char sub[PATH_MAX];
-	snprintf(sub, sizeof(sub), "%s", cg_root_path(fresh));
+	CHECK(!dir_exists(dir));
+	/* The sleeper was killed; its parent is gone, so init reaps it. */
+	int gone = 0;
+	for (int i = 0; i < 200 && !gone; i++) {
+		char stat[64], st[256] = "";
+		snprintf(stat, sizeof(stat), "/proc/%d/stat", g);
+		FILE *f = fopen(stat, "re");
+		gone = !f || (fgets(st, sizeof(st), f) && strstr(st, ") Z "));
+		if (f)
+			fclose(f);
+		if (!gone)
+			usleep(10000);
+	}
+	CHECK(gone);
 	cg_root_free(fresh);
-	CHECK(!dir_exists(sub));
+	free_root();
+}
+
+/* Two live runtimes in one process (a Python host with two): neither
+ * takes the other's subtree for a leftover. */
+TEST(two_runtimes_in_one_process)
+{
+	cg_root *a = open_root();
+	cg_task *ta = make_task(a, "a", NULL);
+	kid k = kid_start(body_tree);
+	CHECK_EQ_INT(cg_task_attach(ta, k.pid), 0);
+	kid_go(&k);
+	CHECK_EQ_INT(kid_read(&k, 5000), 'r');
+
+	cg_root *b = NULL;
+	art_error err = { 0 };
+	CHECK_EQ_INT(cg_root_open(NULL, &b, &err), 0);
+	CHECK(strcmp(cg_root_path(a), cg_root_path(b)) != 0);
+	CHECK(dir_exists(cg_root_path(a)));
+	CHECK_EQ_INT(kill(k.pid, 0), 0); /* a's task lives on */
+	cg_task *tb = make_task(b, "b", NULL);
+	cg_task_destroy(tb);
+	cg_root_free(b);
+	CHECK(dir_exists(cg_root_path(a)));
+	CHECK_EQ_INT(kill(k.pid, 0), 0);
+	kill(k.pid, SIGKILL);
+	kid_reap(&k);
 	free_root();
 }
 
