@@ -8,28 +8,37 @@
 #   sandbox  bench/sandbox.py: sandbox start latency against bwrap and
 #            unshare, workspace clone time; builds bench/sandbox_start.c
 #            against BUILD_DIR/libagentrt.a; report bench/out/sandbox.md
+#   sched    bench/sched_bench.c: the scheduler's queue operations with 10^2,
+#            10^4 and 10^6 tasks queued (ns per operation); bench/out/sched.md
+#   metrics  bench/metrics_bench.c: the cost of recording one observation
+#            (counter, gauge, histogram, summary); bench/out/metrics.md
+#   mixed    bench/mixed/mixed.py: a mixed workload (CPU-bound, memory-heavy,
+#            sleep/IO-bound tasks from a seed): agentrt's admission against
+#            GNU parallel's -j sweep and a fixed -j, in a memory-limited
+#            cgroup (needs root and the cgroup v1 memory controller); builds
+#            bench/mixed/work.c into BUILD_DIR/bench/; report bench/out/mixed.md
 #
 # The Markdown reports go to stdout and to bench/out/, progress to stderr.
 # BUILD_DIR (default: build/ next to bench/) holds the agentrt CLI and
 # library; without them only the peers are measured (spawn) or the section
 # is skipped (sandbox). `make bench` runs this with the absolute build
 # directory. Settings come from the environment (BENCH_QUICK, BENCH_TASKS,
-# BENCH_ROUNDS, BENCH_SANDBOX_RUNS, ...): see bench/README.md.
+# BENCH_ROUNDS, BENCH_SANDBOX_RUNS, BENCH_MIXED_*, ...): see bench/README.md.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=$root/build
 case ${1:-} in
-spawn | sandbox | "") ;;
+spawn | sandbox | mixed | sched | metrics | "") ;;
 *) build=$1; shift ;;
 esac
 case $build in /*) ;; *) build=$(pwd)/$build ;; esac
-sections=${*:-spawn sandbox}
+sections=${*:-spawn sandbox mixed sched metrics}
 for s in $sections; do
 	case $s in
-	spawn | sandbox) ;;
-	*) echo "bench: unknown section \"$s\" (spawn, sandbox)" >&2; exit 2 ;;
+	spawn | sandbox | mixed | sched | metrics) ;;
+	*) echo "bench: unknown section \"$s\" (spawn, sandbox, mixed, sched, metrics)" >&2; exit 2 ;;
 	esac
 done
 
@@ -68,6 +77,31 @@ for s in $sections; do
 		command -v strace >/dev/null || echo "bench: strace is missing; no syscall counts" >&2
 		"$python" "$here/sandbox.py" --build "$build" --tool "$build/bench/sandbox_start" \
 			--cc "$cc $cflags" --out "$here/out/sandbox.md" || status=$?
+		;;
+	mixed)
+		# shellcheck disable=SC2086
+		$cc $cflags -o "$build/bench/work" "$here/mixed/work.c"
+		command -v parallel >/dev/null || echo "bench: GNU parallel is missing (scripts/deps.sh installs it); skipping it" >&2
+		[ -x "$build/agentrt" ] || echo "bench: $build/agentrt is missing (run make); measuring GNU parallel only" >&2
+		"$python" "$here/mixed/mixed.py" --build "$build" --work "$build/bench/work" \
+			--out "$here/out/mixed.md" || status=$?
+		;;
+	sched | metrics)
+		# Micro-benchmarks of the library's internals: built against the
+		# headers under src/, a Markdown table on stdout.
+		if [ ! -f "$build/libagentrt.a" ]; then
+			echo "bench: $build/libagentrt.a is missing (run make): skipping the $s section" >&2
+			continue
+		fi
+		libs=$(pkg-config --libs jansson libseccomp 2>/dev/null || echo "-ljansson -lseccomp")
+		# shellcheck disable=SC2086
+		$cc $cflags -D_GNU_SOURCE -I"$root/include" -I"$root/src" -o "$build/bench/${s}_bench" \
+			"$here/${s}_bench.c" "$build/libagentrt.a" $libs -lpthread -lm
+		{
+			echo "# agentrt benchmark: $s ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs)"
+			echo
+			"$build/bench/${s}_bench"
+		} | tee "$here/out/$s.md" || status=$?
 		;;
 	esac
 done
