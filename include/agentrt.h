@@ -248,6 +248,12 @@ ART_PUBLIC int art_spec_set_requests(art_spec *spec, int64_t cpu_milli, int64_t 
  * more times before it is reported; dependents wait for the last try. */
 ART_PUBLIC int art_spec_set_retries(art_spec *spec, unsigned retries);
 ART_PUBLIC unsigned art_spec_retries(const art_spec *spec);
+/* Sessions (docs/sessions.md): 1 makes the task a long-running peer spoken
+ * to in JSON lines. Its stdin is a pipe the runtime writes (art_task_send)
+ * and its stdout is read line by line (config.on_message), whatever the
+ * spec's stdin and stdout settings say. */
+ART_PUBLIC int art_spec_set_session(art_spec *spec, int session);
+ART_PUBLIC int art_spec_session(const art_spec *spec);
 
 /* Read access, used by front ends that report on a spec. */
 ART_PUBLIC size_t art_spec_label_count(const art_spec *spec);
@@ -404,6 +410,14 @@ typedef void (*art_exit_fn)(art_runtime *rt, art_task *task, const art_result *r
 typedef void (*art_output_fn)(art_runtime *rt, art_task *task, int stream,
 			      const char *data, size_t len, void *userdata);
 typedef void (*art_fd_fn)(art_runtime *rt, int fd, uint32_t events, void *userdata);
+/* A line of a session task's stdout, without its newline; line[len] is 0,
+ * and the line is valid during the call only. is_json: the line is one
+ * well-formed JSON object; then id is its top-level "id" when that is a
+ * string (decoded) or an integer (as written: "42"), else NULL. Other
+ * lines come with is_json 0 and id NULL. A line longer than
+ * ART_SESSION_LINE_MAX comes in pieces, each with is_json 0. */
+typedef void (*art_message_fn)(art_runtime *rt, art_task *task, const char *line, size_t len,
+			       int is_json, const char *id, void *userdata);
 /* One event of a task (docs/metrics.md, "Events") as one JSON object on one
  * line, without the newline: {"ts":1700000000.123456,"event":"started",
  * "id":"build","pid":4242,"attempt":1}. json_line is valid during the call
@@ -473,6 +487,8 @@ typedef struct art_runtime_config {
 	unsigned dep_history;
 	art_exit_fn on_exit;     /* when a task ends (always called once per task) */
 	art_output_fn on_output; /* each chunk of captured output, as it arrives */
+	/* Each line of a session task's stdout (on_output sees the bytes too). */
+	art_message_fn on_message;
 	/* Every running task is sampled at this interval (one timer for all):
 	 * CPU, memory, processes, I/O; peaks go into the result and each
 	 * sample is a "sample" event. 0: no sampling. */
@@ -608,10 +624,55 @@ ART_PUBLIC art_task_state art_task_state_get(const art_task *task);
 ART_PUBLIC const art_spec *art_task_spec(const art_task *task);
 /* [loop thread] The result once the task is done, else NULL. */
 ART_PUBLIC const art_result *art_task_result(const art_task *task);
-/* [loop thread] The write end of an ART_STDIN_PIPE task's stdin, or -1.
- * The runtime owns it; art_task_close_stdin() closes it. */
+/* [loop thread] The write end of an ART_STDIN_PIPE task's stdin, or -1
+ * (also for a session: the runtime writes it). The runtime owns it;
+ * art_task_close_stdin() closes it. */
 ART_PUBLIC int art_task_stdin_fd(const art_task *task);
+/* For a session, the end of the channel: the lines already sent are
+ * written first, then the task reads end of file. */
 ART_PUBLIC void art_task_close_stdin(art_task *task);
+
+/* Sessions: bytes queued for one task and not yet written, at most; the
+ * longest stdout line delivered whole. */
+#define ART_SESSION_QUEUE_MAX (16u << 20)
+#define ART_SESSION_LINE_MAX (16u << 20)
+/* [any thread] Queues one line for a session task's stdin; a newline is
+ * added unless the line ends with one. It is written by the loop thread
+ * as the pipe takes it, never blocking, even before the task starts; the
+ * runtime does not check that it is JSON. -EINVAL: not a session task, or
+ * a newline inside the line; -EPIPE: the channel is closed (the task
+ * ended, stopped reading, or art_task_close_stdin); -ENOBUFS: the queue
+ * would pass ART_SESSION_QUEUE_MAX (try again once it drained); -ENOMEM. */
+ART_PUBLIC int art_task_send(art_task *task, const char *line, size_t len);
+/* [loop thread] Lines written to the task's stdin and JSON lines read
+ * from its stdout so far. -EINVAL: not a session task. */
+ART_PUBLIC int art_task_session_stats(const art_task *task, uint64_t *sent, uint64_t *received);
+/* [any thread] Stops a running task where it is (its cgroup's freezer,
+ * else SIGSTOP of its process group) and lets it go on. A paused task
+ * keeps its slot; its timeout does not run meanwhile; the time is in the
+ * result's frozen_ns. Stopping (cancel, timeout) resumes it first. No
+ * effect on a task that is not running. -ENOMEM. */
+ART_PUBLIC int art_task_pause(art_task *task);
+ART_PUBLIC int art_task_resume(art_task *task);
+
+typedef struct art_task_stats {
+	art_task_state state;
+	int paused;         /* by art_task_pause */
+	int frozen;         /* for an urgent task (preemption) */
+	int pid;            /* 0 before it started */
+	unsigned attempts;  /* tries started so far */
+	int64_t uptime_ns;  /* since the current try started; 0 when not running */
+	int64_t cpu_ns;     /* CPU time of the task's processes now alive, and
+			     * of those they reaped (its cgroup's, where it has one) */
+	uint64_t rss_bytes; /* memory in use now (cgroup: includes page cache) */
+	unsigned procs;     /* processes now */
+	int64_t stopped_ns; /* paused or frozen so far */
+} art_task_stats;
+
+/* [any thread] A running task's state and live usage, read now. From a
+ * thread other than the loop's it asks the loop and waits for the answer:
+ * -ETIMEDOUT when no thread drives the loop within 1 s. */
+ART_PUBLIC int art_task_stats_get(art_task *task, art_task_stats *out);
 /* [loop thread] Why the task waited before it started (or, while queued,
  * so far), largest reasons first: "waited 1.20s: dependencies 0.70s,
  * group cap 0.40s, priority 0.10s", or "did not wait". -ENOBUFS when it

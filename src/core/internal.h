@@ -137,7 +137,9 @@ struct art_task {
 	bool held;           /* drained, waiting for its dependencies */
 	list_node dep_link;  /* rt->dep_changed */
 	int64_t ready_ns;    /* when its dependencies were met (in the scheduler) */
-	bool frozen;
+	bool frozen;           /* for an urgent task (preemption) */
+	bool paused;           /* by art_task_pause */
+	bool stopped;          /* its processes are frozen or SIGSTOPped now */
 	bool frozen_by_signal; /* SIGSTOP, not the cgroup freezer */
 	int64_t frozen_since;
 	int64_t timeout_left; /* frozen: what was left of the timeout */
@@ -148,6 +150,7 @@ struct art_task {
 	const char *ev_state;  /* the state the last "state" event named */
 
 	rtm_task metrics; /* rt_metrics.c */
+	struct task_session *session; /* session.c; NULL unless spec.session */
 };
 
 #define VIOLATION_SECCOMP (-2)
@@ -167,10 +170,26 @@ typedef struct fd_watch {
 	art_runtime *rt;
 } fd_watch;
 
+/* A request about one task from another thread. */
+typedef enum task_req_op {
+	TASK_REQ_CANCEL,
+	TASK_REQ_PAUSE,
+	TASK_REQ_RESUME,
+} task_req_op;
+
 typedef struct cancel_req {
 	list_node link;
 	art_task *task; /* holds a reference */
+	task_req_op op;
 } cancel_req;
+
+/* art_task_stats_get from another thread: answered by the loop. */
+typedef struct stats_req {
+	list_node link;
+	art_task *task;
+	art_task_stats *out;
+	bool done;
+} stats_req;
 
 struct art_runtime {
 	art_runtime_config cfg;
@@ -183,6 +202,9 @@ struct art_runtime {
 	list_node inbox;   /* submitted tasks */
 	list_node cancels; /* cancel_req */
 	list_node ctls;    /* ctl_req */
+	list_node stat_reqs; /* stats_req, answered under mu */
+	list_node session_kicks; /* session.c: tasks with lines queued by art_task_send */
+	pthread_cond_t stats_done;
 	atomic_bool req_cancel_all, req_finish, req_stop;
 	atomic_uint req_max_running; /* 0: no change requested */
 	atomic_uint req_warm;        /* REQ_WARM_NONE: no change requested */
@@ -262,6 +284,17 @@ void task_freeze(art_task *t, int64_t now);
 /* Also for a task about to be signalled or to end: a frozen one would
  * not act on the signal. The scheduler is not told (nor needs to be). */
 void task_thaw(art_task *t, int64_t now);
+/* art_task_pause / art_task_resume, on the loop thread. A paused task
+ * keeps its slot; preemption and pausing stop it for their own reasons and
+ * it runs again when neither holds. */
+void task_pause(art_task *t, int64_t now, bool paused);
+/* Before a signal: running again, whoever stopped it. */
+void task_wake_for_signal(art_task *t, int64_t now);
+
+/* control.c */
+void control_apply(art_runtime *rt, cancel_req *c);
+void control_answer_stats(art_runtime *rt, list_node *reqs);
+void control_stats(art_task *t, art_task_stats *out);
 /* Back to QUEUED for another try: what the last one held is released. */
 void task_reset_for_retry(art_task *t);
 
@@ -365,13 +398,16 @@ void sample_task_started(art_task *t);
 void sample_runtime_free(art_runtime *rt);
 
 /* events.c: config.on_event, called on the loop thread. */
-typedef struct task_sample {
+typedef struct task_sample task_sample;
+/* What the task uses now (cgroup, else /proc), and its CPU time so far. */
+void sample_read(art_task *t, task_sample *s, int64_t *cpu_ns);
+struct task_sample {
 	double cpu_pct;
 	uint64_t rss_bytes;
 	unsigned procs;
 	bool have_io;
 	uint64_t io_read_bytes, io_write_bytes;
-} task_sample;
+};
 static inline bool events_on(const art_runtime *rt)
 {
 	return rt->cfg.on_event != NULL;
@@ -384,6 +420,28 @@ void event_output(art_task *t, int stream, const char *data, size_t len);
 void event_sample(art_task *t, const task_sample *s);
 void event_retry(art_task *t, art_end after);
 void event_exited(art_task *t);
+
+/* session.c: a task's JSON-lines channel (art_spec_set_session). Each
+ * takes any task and does nothing for one without a session. */
+typedef struct task_session task_session;
+int session_new(art_task *t);
+void session_free(art_task *t);
+/* At the start: the stdin pipe, our end nonblocking; what was sent while
+ * the task waited starts flowing. */
+int session_open_stdin(art_task *t, int *child_fd);
+/* Bytes read from the task's stdout, cut into lines for on_message; data
+ * is changed (each newline becomes a NUL). */
+void session_input(art_task *t, char *data, size_t len);
+/* Stdout ended: a last line without a newline is delivered. */
+void session_input_end(art_task *t);
+/* The try ended: the channel is closed for good (the task is done), or
+ * emptied for the next try (retry). */
+void session_end(art_task *t);
+void session_retry(art_task *t);
+void session_close_stdin(art_task *t);
+/* From drain_inbox: writes what other threads queued. */
+void session_drain(art_runtime *rt);
+void session_runtime_free(art_runtime *rt);
 
 /* runtime.c */
 void runtime_task_done(art_runtime *rt, art_task *t);

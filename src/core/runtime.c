@@ -223,10 +223,13 @@ static void drain_inbox(art_runtime *rt)
 	}
 	while ((n = list_pop_front(&cancels))) {
 		cancel_req *c = container_of(n, cancel_req, link);
-		task_dispatch(c->task, EV_CANCEL);
+		control_apply(rt, c);
 		art_task_unref(c->task);
 		free(c);
 	}
+	pthread_mutex_lock(&rt->mu);
+	control_answer_stats(rt, &rt->stat_reqs);
+	pthread_mutex_unlock(&rt->mu);
 	unsigned want = atomic_exchange(&rt->req_max_running, 0);
 	if (want)
 		schedule_set_max_running(rt, want);
@@ -267,6 +270,12 @@ int art_runtime_new(const art_runtime_config *config, art_runtime **out, art_err
 	list_init(&rt->inbox);
 	list_init(&rt->cancels);
 	list_init(&rt->ctls);
+	list_init(&rt->stat_reqs);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&rt->stats_done, &ca);
+	pthread_condattr_destroy(&ca);
 	list_init(&rt->queued);
 	list_init(&rt->running);
 	list_init(&rt->orphans);
@@ -391,6 +400,7 @@ void art_runtime_free(art_runtime *rt)
 	pool_destroy(&rt->chunks);
 	intset_free(&rt->child_pids);
 	pthread_mutex_destroy(&rt->mu);
+	pthread_cond_destroy(&rt->stats_done);
 	free(rt);
 }
 
@@ -659,22 +669,66 @@ void art_task_unref(art_task *t)
 		task_free(t);
 }
 
-void art_task_cancel(art_task *t)
+static int task_request(art_task *t, task_req_op op)
 {
 	art_runtime *rt = t->rt;
 	cancel_req *c = malloc(sizeof(*c));
-	if (!c) {
-		/* Cannot queue the request: fall back to cancelling everything
-		 * rather than silently doing nothing. */
-		art_runtime_cancel_all(rt);
-		return;
-	}
+	if (!c)
+		return -ENOMEM;
 	art_task_ref(t);
 	c->task = t;
+	c->op = op;
 	pthread_mutex_lock(&rt->mu);
 	list_add_tail(&rt->cancels, &c->link);
 	pthread_mutex_unlock(&rt->mu);
 	wake(rt);
+	return 0;
+}
+
+void art_task_cancel(art_task *t)
+{
+	/* Cannot queue the request: cancel everything rather than silently
+	 * nothing. */
+	if (task_request(t, TASK_REQ_CANCEL) < 0)
+		art_runtime_cancel_all(t->rt);
+}
+
+int art_task_pause(art_task *t)
+{
+	return task_request(t, TASK_REQ_PAUSE);
+}
+
+int art_task_resume(art_task *t)
+{
+	return task_request(t, TASK_REQ_RESUME);
+}
+
+int art_task_stats_get(art_task *t, art_task_stats *out)
+{
+	art_runtime *rt = t->rt;
+	art_task_stats st;
+	if (on_loop_thread(rt)) {
+		control_stats(t, &st);
+		*out = st;
+		return 0;
+	}
+	stats_req req = { .task = t, .out = &st };
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 1;
+	int r = 0;
+	pthread_mutex_lock(&rt->mu);
+	list_add_tail(&rt->stat_reqs, &req.link);
+	loop_wake(rt->loop);
+	while (!req.done && r == 0)
+		r = pthread_cond_timedwait(&rt->stats_done, &rt->mu, &until);
+	if (!req.done)
+		list_remove(&req.link);
+	pthread_mutex_unlock(&rt->mu);
+	if (!req.done)
+		return -ETIMEDOUT;
+	*out = st;
+	return 0;
 }
 
 const char *art_task_state_name(art_task_state state)

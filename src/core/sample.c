@@ -142,9 +142,15 @@ static void walk_tree(art_runtime *rt, pid_t leader, bool want_io, proc_usage *u
 }
 
 /* What the task uses now, and its CPU time so far. */
-static void read_task(art_task *t, task_sample *s, int64_t *cpu_ns)
+void sample_read(art_task *t, task_sample *s, int64_t *cpu_ns)
 {
 	art_runtime *rt = t->rt;
+	if (!rt->ns_per_tick) {
+		long hz = sysconf(_SC_CLK_TCK);
+		long page = sysconf(_SC_PAGESIZE);
+		rt->ns_per_tick = NSEC_PER_SEC / (hz > 0 ? hz : 100);
+		rt->page_size = page > 0 ? (uint64_t)page : 4096;
+	}
 	cg_sample cs = { 0 };
 	if (t->cg)
 		(void)cg_task_sample(t->cg, &cs);
@@ -164,7 +170,7 @@ static void sample_task(art_task *t, int64_t now)
 {
 	task_sample s = { 0 };
 	int64_t cpu;
-	read_task(t, &s, &cpu);
+	sample_read(t, &s, &cpu);
 	/* Everything has exited, the end is on its way: nothing to see. */
 	if (!s.procs)
 		return;
@@ -224,12 +230,6 @@ void sample_task_started(art_task *t)
 	art_runtime *rt = t->rt;
 	if (rt->cfg.sample_interval_ns <= 0)
 		return;
-	if (!rt->ns_per_tick) {
-		long hz = sysconf(_SC_CLK_TCK);
-		long page = sysconf(_SC_PAGESIZE);
-		rt->ns_per_tick = NSEC_PER_SEC / (hz > 0 ? hz : 100);
-		rt->page_size = page > 0 ? (uint64_t)page : 4096;
-	}
 	/* A new process has used nothing; a cgroup may have (a prepared
 	 * sandbox's init set it up), so its count is the baseline. */
 	t->sample_ns = t->result.started_ns;

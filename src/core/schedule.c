@@ -382,8 +382,8 @@ bool schedule_task_end(art_runtime *rt, art_task *t)
 {
 	int64_t now = mono_ns();
 	art_result *res = &t->result;
-	if (t->frozen)
-		task_thaw(t, now);
+	if (t->stopped || t->frozen)
+		task_wake_for_signal(t, now); /* the time stopped is counted */
 	list_remove(&t->dep_link); /* decided, but it ended otherwise (cancelled) */
 	if (t->held) {
 		t->held = false;

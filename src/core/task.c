@@ -126,12 +126,21 @@ int task_new(art_runtime *rt, const art_spec *spec, void *userdata, art_task **o
 	t->result.exit_code = -1;
 	t->result.queued_ns = mono_ns();
 	iso_init(t);
+	/* A session's queue exists from the submission: lines may be sent
+	 * while the task waits. */
+	r = session_new(t);
+	if (r < 0) {
+		art_spec_free(t->spec);
+		free(t);
+		return r;
+	}
 	*out = t;
 	return 0;
 }
 
 void task_free(art_task *t)
 {
+	session_free(t);
 	output_release(t->rt, &t->out[0]);
 	output_release(t->rt, &t->out[1]);
 	iso_release(t);
@@ -158,8 +167,8 @@ static void signal_task(art_task *t, int sig)
 {
 	if (t->pidfd < 0)
 		return;
-	if (t->frozen)
-		task_thaw(t, mono_ns());
+	if (t->stopped)
+		task_wake_for_signal(t, mono_ns());
 	if (getpgid(t->pid) != t->pid)
 		pidfd_signal(t->pidfd, sig);
 	kill(-t->pid, sig);
@@ -247,25 +256,49 @@ void task_kill_now(art_task *t)
 
 /* ------------------------------------------------------------ preemption */
 
+/* Stops or restarts the task's processes as `frozen || paused` says. */
+static void apply_stop(art_task *t, int64_t now)
+{
+	bool want = t->frozen || t->paused;
+	if (want == t->stopped || (want && t->pidfd < 0))
+		return;
+	t->stopped = want;
+	if (want) {
+		t->frozen_since = now;
+		/* Stopped time is not run time: the timeout waits too. */
+		t->timeout_left = -1;
+		if (t->state == ART_TASK_RUNNING && heap_node_queued(&t->timer.node)) {
+			t->timeout_left = MAX(t->timer.node.key - now, INT64_C(0));
+			loop_timer_disarm(t->rt->loop, &t->timer);
+		}
+		/* The freezer stops the whole tree at once, whatever its
+		 * process groups; SIGSTOP reaches the task's group only. */
+		t->frozen_by_signal = !t->cg || cg_task_freeze(t->cg, true) < 0;
+		if (t->frozen_by_signal)
+			kill(-t->pid, SIGSTOP);
+		return;
+	}
+	t->result.frozen_ns += now - t->frozen_since;
+	if (t->pidfd < 0)
+		return; /* ended while stopped: nothing left to wake */
+	if (t->frozen_by_signal)
+		kill(-t->pid, SIGCONT);
+	else
+		cg_task_freeze(t->cg, false);
+	if (t->timeout_left >= 0 && t->state == ART_TASK_RUNNING &&
+	    loop_timer_arm(t->rt->loop, &t->timer, deadline_after(now, t->timeout_left),
+			   on_timeout) < 0)
+		task_dispatch(t, EV_TIMEOUT);
+	t->timeout_left = -1;
+}
+
 void task_freeze(art_task *t, int64_t now)
 {
 	if (t->frozen || t->pidfd < 0)
 		return;
 	t->frozen = true;
-	t->frozen_since = now;
 	t->rt->n_frozen++;
-	/* Frozen time is not run time: the timeout waits too. */
-	t->timeout_left = -1;
-	if (t->state == ART_TASK_RUNNING && heap_node_queued(&t->timer.node)) {
-		t->timeout_left = MAX(t->timer.node.key - now, INT64_C(0));
-		loop_timer_disarm(t->rt->loop, &t->timer);
-	}
-	/* The freezer stops the whole tree at once, whatever its process
-	 * groups; SIGSTOP reaches the task's group only. */
-	t->frozen_by_signal = !t->cg || cg_task_freeze(t->cg, true) < 0;
-	if (t->frozen_by_signal)
-		kill(-t->pid, SIGSTOP);
-	event_state(t, "frozen");
+	apply_stop(t, now);
 }
 
 void task_thaw(art_task *t, int64_t now)
@@ -274,19 +307,24 @@ void task_thaw(art_task *t, int64_t now)
 		return;
 	t->frozen = false;
 	t->rt->n_frozen--;
-	t->result.frozen_ns += now - t->frozen_since;
-	if (t->frozen_by_signal)
-		kill(-t->pid, SIGCONT);
+	apply_stop(t, now);
+}
+
+void task_pause(art_task *t, int64_t now, bool paused)
+{
+	if (t->state != ART_TASK_RUNNING)
+		return; /* a stopping task is on its way out; a queued one has nothing to stop */
+	t->paused = paused;
+	apply_stop(t, now);
+}
+
+void task_wake_for_signal(art_task *t, int64_t now)
+{
+	t->paused = false;
+	if (t->frozen)
+		task_thaw(t, now);
 	else
-		cg_task_freeze(t->cg, false);
-	/* A task thawed to end goes straight from "frozen" to "done". */
-	if (t->state == ART_TASK_RUNNING || t->state == ART_TASK_STOPPING)
-		event_state(t, art_task_state_name(t->state));
-	if (t->timeout_left >= 0 && t->state == ART_TASK_RUNNING &&
-	    loop_timer_arm(t->rt->loop, &t->timer, deadline_after(now, t->timeout_left),
-			   on_timeout) < 0)
-		task_dispatch(t, EV_TIMEOUT);
-	t->timeout_left = -1;
+		apply_stop(t, now);
 }
 
 /* ------------------------------------------------------------ retry */
@@ -311,6 +349,7 @@ void task_reset_for_retry(art_task *t)
 	t->has_usage = false;
 	memset(&t->usage, 0, sizeof(t->usage));
 	iso_init(t);
+	session_retry(t);
 	t->stdin_fd = safe_close(t->stdin_fd);
 	t->pidfd = safe_close(t->pidfd);
 	t->pid = 0;
@@ -575,6 +614,8 @@ static int build_exec_paths(start_ctx *c, const char *file)
 static int open_stdin(art_task *t, int *child_fd)
 {
 	const art_spec *s = t->spec;
+	if (t->session)
+		return session_open_stdin(t, child_fd);
 	switch (s->stdin_mode) {
 	case ART_STDIN_NULL:
 		*child_fd = BORROW_DEVNULL;
@@ -618,6 +659,9 @@ static int open_stdin(art_task *t, int *child_fd)
 static int open_output(art_task *t, int stream, int *child_fd)
 {
 	const spec_output *o = &t->spec->out[stream - 1];
+	/* A session reads stdout line by line, wherever the spec sent it. */
+	if (t->session && stream == ART_STREAM_STDOUT)
+		return output_open(t->rt, t, stream, child_fd);
 	switch (o->mode) {
 	case ART_OUTPUT_CAPTURE:
 		return output_open(t->rt, t, stream, child_fd);
