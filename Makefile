@@ -1,7 +1,9 @@
 # agentrt - build, test, benchmark, install. See README.md.
 #
 #   make            library (static and shared), CLI, test probe
-#   make check      every test (C unit tests, integration tests on the real CLI)
+#   make check      every test (Python tests, then C unit tests and integration tests on the real CLI)
+#   make python     the Python package's extension, built in place (PYTHONPATH=python)
+#   make check-python  the Python package's tests (pytest of $(PYTHON))
 #   make check-asan the same under ASan + UBSan
 #   make check-valgrind  the unit tests under valgrind
 #   make bench      the benchmarks in bench/, peers side by side
@@ -16,6 +18,8 @@ MANDIR ?= $(PREFIX)/share/man
 B ?= build
 
 CC ?= cc
+# Debian's interpreter: the one with python3-pytest and python3-dev (scripts/deps.sh).
+PYTHON ?= /usr/bin/python3
 OPT ?= -O2
 SAN ?=
 WARN = -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
@@ -46,7 +50,8 @@ CLI := $(B)/agentrt
 PROBE := $(B)/probe
 ESCAPE := $(B)/escape
 
-.PHONY: all check check-unit check-integration check-asan check-valgrind bench demo install clean deps
+.PHONY: all check check-unit check-integration check-asan check-valgrind bench demo install clean deps \
+	python check-python
 all: $(STATIC) $(SHARED) $(CLI) $(PROBE) $(ESCAPE)
 
 $(B)/%.o: %.c
@@ -91,8 +96,29 @@ deps:
 # prove runs them and ends with its summary ("Result: PASS").
 check: deps
 	@$(MAKE) --no-print-directory all $(UNIT_BINS)
+	@$(MAKE) --no-print-directory check-python
 	AGENTRT=$(abspath $(CLI)) PROBE=$(abspath $(PROBE)) ESCAPE=$(abspath $(ESCAPE)) BUILD=$(abspath $(B)) \
 		prove --exec '' $(PROVE_FLAGS) $(UNIT_BINS) $(INTEGRATION)
+
+# The Python package (python/, docs/python.md): agentrt._agentrt linked
+# statically against $(STATIC), built in place for PYTHONPATH=python.
+python: $(STATIC)
+	cd python && AGENTRT_BUILD=$(abspath $(B)) $(PYTHON) setup.py -q build_ext --inplace \
+		--build-temp $(abspath $(B))/python/temp --build-lib $(abspath $(B))/python/lib
+
+# Skipped, saying why, where it cannot run: under sanitizers (the extension
+# would need their runtime in the interpreter), without pytest or Python.h.
+check-python:
+	@if [ -n "$(SAN)" ]; then \
+		echo "agentrt: SKIP python tests: not built with sanitizers"; exit 0; fi; \
+	if ! $(PYTHON) -c 'import pytest' 2>/dev/null; then \
+		echo "agentrt: SKIP python tests: $(PYTHON) has no pytest (apt-get install python3-pytest)"; \
+		exit 0; fi; \
+	if ! [ -f "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_paths()["include"])')/Python.h" ]; then \
+		echo "agentrt: SKIP python tests: no Python.h for $(PYTHON) (apt-get install python3-dev)"; \
+		exit 0; fi; \
+	$(MAKE) --no-print-directory python && \
+	PYTHONPATH=python $(PYTHON) -m pytest -q -rs -p no:cacheprovider python/tests
 
 check-unit: all $(UNIT_BINS)
 	prove --exec '' $(PROVE_FLAGS) $(UNIT_BINS)
@@ -137,6 +163,6 @@ install: all $(B)/agentrt.pc
 	install -Dm644 docs/agentrt.1 $(DESTDIR)$(MANDIR)/man1/agentrt.1
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan python/agentrt/*.so
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

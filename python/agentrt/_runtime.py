@@ -1,0 +1,498 @@
+"""Runtime and Task: the synchronous API over agentrt._agentrt."""
+from __future__ import annotations
+
+import atexit
+import datetime
+import json
+import os
+import threading
+import weakref
+from collections.abc import AsyncIterator, Generator, Iterator
+from typing import Any, Literal, overload
+
+from . import _agentrt
+from ._errors import RuntimeClosed, TaskNotDone
+from ._result import Result
+from ._spec import build_spec
+
+__all__ = ["Runtime", "Task", "OutputStream"]
+
+STDOUT = 1
+STDERR = 2
+
+_live: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
+_live_lock = threading.Lock()
+
+
+def _close_all() -> None:
+    """At interpreter exit: every runtime still open is closed, which kills
+    its tasks and what they started (their process groups, their cgroups),
+    so that nothing outlives the interpreter."""
+    with _live_lock:
+        runtimes = list(_live)
+    for rt in runtimes:
+        try:
+            rt.close()
+        except Exception:  # pragma: no cover - best effort at exit
+            pass
+
+
+def _abandon_all() -> None:
+    """In a child made by fork(): the runtimes' loop threads are not there;
+    forget the copies without touching the parent's tasks."""
+    for rt in list(_live):
+        rt._core.abandon()
+    _live.clear()
+
+
+atexit.register(_close_all)
+os.register_at_fork(after_in_child=_abandon_all)
+
+
+def _ns(name: str, value: Any) -> int | None:
+    """Seconds (int, float), a timedelta or a duration string -> ns."""
+    if value is None:
+        return None
+    if isinstance(value, datetime.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, str):
+        return _agentrt.parse_duration(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ValueError(f"{name}: must be a number of seconds >= 0, a timedelta or a "
+                         f"duration string")
+    return int(value * 1_000_000_000)
+
+
+def _bytes(name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _agentrt.parse_size(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name}: must be a number of bytes or a size string such as '4G'")
+    return value
+
+
+def _stream_limit(stream: bool | int) -> int:
+    if stream is True:
+        return _agentrt.STREAM_LIMIT_DEFAULT
+    if stream is False or stream is None:
+        return 0
+    if isinstance(stream, int) and stream > 0:
+        return stream
+    raise ValueError("stream: must be True, False or a number of bytes > 0")
+
+
+class Runtime:
+    """A set of concurrent tasks with their own event loop, on a native
+    thread of their own. Use it as a context manager, or call close().
+
+    Any thread may call spawn() and run() at any time. close() (and the
+    end of a `with` block) kills every task still running, with whatever
+    it started, and waits until all are reaped. A runtime still open at
+    interpreter exit is closed then.
+
+    max_running: tasks running at once (None: the number of CPUs).
+    kill_orphans: make the runtime a child subreaper and kill what tasks
+        leave behind outside their process group. Only for a process that
+        starts no children of its own: it would kill the children of
+        subprocess, multiprocessing and asyncio as strangers. Without it
+        (the default), a task's process group is killed when it ends, and
+        its cgroup's every process when it has one (limits, sandbox).
+    admission: start a task only when its CPU and memory requests fit
+        (docs/scheduling.md). require_limits: a task whose cgroup limits
+        cannot be enforced fails to start instead of running without them.
+    preempt: emergency/critical tasks may freeze low ones.
+    sample_interval: sample every task's CPU, memory, processes and I/O
+        at this interval (seconds); peaks go into the Result and the last
+        sample into Task.stats().
+    stream_limit: the default for spawn(stream=True): the live output kept
+        per stream for iteration until it is read (older bytes are dropped).
+    The other arguments are art_runtime_config's (include/agentrt.h).
+    """
+
+    def __init__(
+        self,
+        max_running: int | None = None,
+        *,
+        kill_orphans: bool = False,
+        admission: bool = False,
+        require_limits: bool = False,
+        preempt: bool = False,
+        cgroup_parent: str | os.PathLike[str] | None = None,
+        workspace_dir: str | os.PathLike[str] | None = None,
+        warm_sandboxes: int = 0,
+        cpu_capacity: float | None = None,
+        memory_capacity: int | str | None = None,
+        aging_step: float | str | datetime.timedelta | None = None,
+        pressure_psi_pct: int | None = None,
+        pressure_min_available: float | None = None,
+        dep_history: int | None = None,
+        sample_interval: float | str | datetime.timedelta | None = None,
+        task_nofile_default: int | None = None,
+        stream_limit: int = _agentrt.STREAM_LIMIT_DEFAULT,
+    ) -> None:
+        flags = 0
+        if kill_orphans:
+            flags |= _agentrt.RT_KILL_ORPHANS
+        if require_limits:
+            flags |= _agentrt.RT_REQUIRE_LIMITS
+        if admission:
+            flags |= _agentrt.RT_ADMISSION
+        if preempt:
+            flags |= _agentrt.RT_PREEMPT
+        if max_running is not None and (isinstance(max_running, bool) or max_running < 1):
+            raise ValueError("max_running: must be an integer >= 1, or None for the CPUs")
+        cfg: dict[str, Any] = {
+            "max_running": max_running or 0,
+            "flags": flags,
+            "cgroup_parent": os.fspath(cgroup_parent) if cgroup_parent is not None else None,
+            "workspace_dir": os.fspath(workspace_dir) if workspace_dir is not None else None,
+            "warm_sandboxes": warm_sandboxes,
+            "cpu_capacity": None if cpu_capacity is None else round(cpu_capacity * 1000),
+            "memory_capacity": _bytes("memory_capacity", memory_capacity),
+            "aging_step_ns": _ns("aging_step", aging_step),
+            "pressure_psi_pct": pressure_psi_pct,
+            "pressure_min_available_permille": None if pressure_min_available is None
+            else round(pressure_min_available * 1000),
+            "dep_history": dep_history,
+            "sample_interval_ns": _ns("sample_interval", sample_interval),
+            "task_nofile_default": task_nofile_default,
+        }
+        if not isinstance(stream_limit, int) or stream_limit <= 0:
+            raise ValueError("stream_limit: must be a number of bytes > 0")
+        self._stream_limit = stream_limit
+        self._core = _agentrt.Core(cfg)
+        with _live_lock:
+            _live.add(self)
+
+    # -------------------------------------------------------------- tasks
+
+    def spawn(self, cmd: str | list[str] | tuple[str, ...], *, stream: bool | int = True,
+              **options: Any) -> "Task":
+        """Queues a task and returns at once.
+
+        cmd: an argument vector, or a string for /bin/sh -c. options are
+        the job spec's fields (docs/spec.md): id, env, inherit_env, cwd,
+        stdin, input (str or bytes fed to stdin), timeout and grace
+        (seconds, a timedelta or "30s"), limits ({"memory": "512M",
+        "cpu_time": 10, "pids": 64, ...}), output, labels, sandbox,
+        priority, group, kind, depends_on (ids or Tasks), requests,
+        retries. A bad value raises SpecError naming the field.
+
+        stream: keep live output for `for line in task.stdout` (True: up
+        to the runtime's stream_limit per stream, unread; an int: that
+        many bytes; False: none, only the Result's tails).
+        """
+        spec = build_spec(cmd, options)
+        limit = self._stream_limit if stream is True else _stream_limit(stream)
+        handle = self._core.submit(spec, limit)
+        return Task(handle, self)
+
+    def run(self, cmd: str | list[str] | tuple[str, ...], *, check: bool = False,
+            **options: Any) -> Result:
+        """Runs one task to its end and returns its Result; the calling
+        thread waits with the GIL released. check=True raises TaskFailed
+        (TaskTimeout, MemoryLimitExceeded, ...) unless it exited 0. If the
+        wait is interrupted (KeyboardInterrupt), the task is cancelled."""
+        options.setdefault("stream", False)
+        task = self.spawn(cmd, **options)
+        try:
+            result = task.wait()
+        except BaseException:
+            task.cancel()
+            raise
+        assert result is not None
+        return result.check() if check else result
+
+    def cancel_all(self) -> None:
+        """Cancels every queued and running task."""
+        self._core.cancel_all()
+
+    # -------------------------------------------------------------- control
+
+    def set_max_running(self, n: int | None) -> None:
+        self._core.set_max_running(n or 0)
+
+    def set_warm_sandboxes(self, n: int) -> None:
+        self._core.set_warm_sandboxes(n)
+
+    def group_weight(self, group: str, weight: int) -> None:
+        self._core.control("group_weight", group, weight)
+
+    def group_max_running(self, group: str, n: int) -> None:
+        self._core.control("group_max_running", group, n)
+
+    def group_rate(self, group: str, per_second: float, burst: int = 1) -> None:
+        self._core.control("group_rate", group, 0, per_second, burst)
+
+    def kind_max_running(self, kind: str, n: int) -> None:
+        self._core.control("kind_max_running", kind, n)
+
+    def kind_rate(self, kind: str, per_second: float, burst: int = 1) -> None:
+        self._core.control("kind_rate", kind, 0, per_second, burst)
+
+    def cancel_group(self, group: str) -> None:
+        self._core.control("cancel_group", group)
+
+    def stats(self) -> dict[str, Any]:
+        """The runtime's counters (art_runtime_stats; approximate while
+        tasks move)."""
+        return self._core.stats()
+
+    def metrics(self, openmetrics: bool = False) -> str:
+        """Prometheus text (or OpenMetrics) of the runtime (docs/metrics.md)."""
+        return self._core.metrics(_agentrt.METRICS_OPENMETRICS if openmetrics
+                                  else _agentrt.METRICS_PROMETHEUS)
+
+    # -------------------------------------------------------------- lifetime
+
+    @property
+    def closed(self) -> bool:
+        return self._core.closed
+
+    def close(self) -> None:
+        """Kills every task (SIGKILL to its process group, and to its
+        cgroup when it has one), reaps everything, and stops the loop
+        thread. Tasks not yet ended end as "cancelled". Idempotent."""
+        self._core.close()
+        with _live_lock:
+            _live.discard(self)
+
+    def __enter__(self) -> "Runtime":
+        if self.closed:
+            raise RuntimeClosed("the runtime is closed")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<agentrt.Runtime {'closed' if self.closed else 'open'}>"
+
+
+class OutputStream:
+    """The live stdout or stderr of a task, for `for line in task.stdout`.
+    Lines are str (UTF-8, invalid bytes replaced) with their "\\n"; use
+    lines(binary=True) for bytes. Iteration blocks (GIL released) until a
+    line comes and ends when the task has ended and everything was read.
+    Each chunk is read once: one consumer per stream."""
+
+    __slots__ = ("_h", "_stream", "_buf", "_scan", "_eof", "_lock", "name")
+
+    def __init__(self, handle: _agentrt.Handle, stream: int, name: str) -> None:
+        self._h = handle
+        self._stream = stream
+        self._buf = bytearray()
+        self._scan = 0
+        self._eof = False
+        self._lock = threading.Lock()
+        self.name = name
+
+    # The line splitter, shared with the async iterator.
+    def _pop_line(self) -> bytes | None:
+        i = self._buf.find(b"\n", self._scan)
+        if i >= 0:
+            line = bytes(self._buf[: i + 1])
+            del self._buf[: i + 1]
+            self._scan = 0
+            return line
+        self._scan = len(self._buf)
+        if self._eof and self._buf:
+            line = bytes(self._buf)
+            self._buf.clear()
+            self._scan = 0
+            return line
+        return None
+
+    def _feed(self, chunk: bytes) -> None:
+        if chunk:
+            self._buf += chunk
+        else:
+            self._eof = True
+
+    def readline(self, timeout: float | None = None) -> bytes | None:
+        """The next line as bytes; b"" at the end; None if none came
+        within timeout seconds."""
+        with self._lock:
+            while True:
+                line = self._pop_line()
+                if line is not None:
+                    return line
+                if self._eof:
+                    return b""
+                chunk = self._h.read(self._stream, True, timeout)
+                if chunk is None:
+                    return None
+                self._feed(chunk)
+
+    @overload
+    def lines(self, *, binary: Literal[False] = ...) -> Iterator[str]: ...
+    @overload
+    def lines(self, *, binary: Literal[True]) -> Iterator[bytes]: ...
+
+    def lines(self, *, binary: bool = False) -> Iterator[Any]:
+        """The lines until the end of the task, as str (or bytes)."""
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line if binary else line.decode("utf-8", errors="replace")
+
+    def __iter__(self) -> Iterator[str]:
+        return self.lines()
+
+    def read(self) -> bytes:
+        """Everything until the end of the task."""
+        parts = []
+        with self._lock:
+            parts.append(bytes(self._buf))
+            self._buf.clear()
+            self._scan = 0
+            while not self._eof:
+                chunk = self._h.read(self._stream, True, None)
+                if chunk is None:  # cannot happen without a timeout
+                    continue
+                self._feed(chunk)
+                parts.append(chunk)
+        return b"".join(parts)
+
+    @property
+    def dropped(self) -> int:
+        """Bytes dropped because nobody read them within the stream limit."""
+        return self._h.dropped(self._stream)
+
+    def __repr__(self) -> str:
+        return f"<agentrt.OutputStream {self.name}>"
+
+
+class Task:
+    """One task of a Runtime (from spawn). Thread-safe. Awaitable: `await
+    task` gives its Result, and cancelling the awaiting coroutine cancels
+    the task."""
+
+    __slots__ = ("_h", "_runtime", "_result", "stdout", "stderr", "__weakref__")
+
+    def __init__(self, handle: _agentrt.Handle, runtime: Runtime) -> None:
+        self._h = handle
+        self._runtime = runtime
+        self._result: Result | None = None
+        self.stdout = OutputStream(handle, STDOUT, "stdout")
+        self.stderr = OutputStream(handle, STDERR, "stderr")
+
+    @property
+    def id(self) -> str | None:
+        return self._h.id
+
+    @property
+    def pid(self) -> int | None:
+        """The leader's pid once started (a sandbox's init); None before."""
+        return self._h.pid
+
+    @property
+    def state(self) -> Literal["queued", "running", "stopping", "done"]:
+        ph = self._h.phase
+        if ph == "held":
+            return "queued"
+        if ph == "frozen":
+            return "running"
+        return ph  # type: ignore[return-value]
+
+    @property
+    def runtime(self) -> Runtime:
+        return self._runtime
+
+    def done(self) -> bool:
+        return self._h.done()
+
+    def cancel(self) -> bool:
+        """Stops the task: a queued one ends at once; a running one's
+        process group gets SIGTERM, then SIGKILL after its grace (spec
+        "grace", 5 s by default). It ends as "cancelled". Returns False if
+        it had already ended. Does not wait."""
+        return self._h.cancel()
+
+    def _make_result(self) -> Result:
+        if self._result is None:
+            d = self._h.result()
+            if d is None:
+                raise TaskNotDone(f"task {self.id!r} has not ended")
+            self._result = Result(**d)
+        return self._result
+
+    def wait(self, timeout: float | None = None) -> Result | None:
+        """Waits until the task ends (GIL released) and returns its
+        Result, or None after timeout seconds."""
+        if not self._h.wait(timeout):
+            return None
+        return self._make_result()
+
+    def result(self, *, raise_on_failure: bool = False) -> Result:
+        """The Result of a task that has ended; TaskNotDone if it has not.
+        raise_on_failure=True raises TaskFailed (or its subclass for a
+        timeout, cancel, OOM kill, failed start) unless it exited 0."""
+        r = self._make_result()
+        return r.check() if raise_on_failure else r
+
+    def stats(self) -> dict[str, Any]:
+        """What is known now: state, phase (also "held", "frozen"), pid,
+        attempt, elapsed_s (since it started), queued_s, stdout_bytes and
+        stderr_bytes so far, and with Runtime(sample_interval=...) the last
+        sample (cpu_pct, rss_bytes, procs, io_*)."""
+        info = self._h.info()
+        info["state"] = self.state
+        sample = info.pop("sample")
+        if sample:
+            s = json.loads(sample)
+            info["sample"] = {k: v for k, v in s.items() if k not in ("ts", "event", "id")}
+        else:
+            info["sample"] = None
+        return info
+
+    def pause(self) -> None:
+        """Not yet: needs a pause in the C API (issue 5, supervision)."""
+        raise NotImplementedError("Task.pause() needs art_task_pause(), which libagentrt does "
+                                  "not have yet (issue 5)")
+
+    def resume(self) -> None:
+        """Not yet: needs a resume in the C API (issue 5, supervision)."""
+        raise NotImplementedError("Task.resume() needs art_task_resume(), which libagentrt "
+                                  "does not have yet (issue 5)")
+
+    # -------------------------------------------------------------- asyncio
+
+    async def wait_async(self) -> Result:
+        """Waits without blocking the event loop (woken through an eventfd
+        the loop watches, no polling). If the awaiting coroutine is
+        cancelled, the task is cancelled too."""
+        from ._aio import wait_async
+
+        return await wait_async(self)
+
+    def __await__(self) -> Generator[Any, None, Result]:
+        return self.wait_async().__await__()
+
+    @overload
+    def stdout_async(self, *, binary: Literal[False] = ...) -> AsyncIterator[str]: ...
+    @overload
+    def stdout_async(self, *, binary: Literal[True]) -> AsyncIterator[bytes]: ...
+
+    def stdout_async(self, *, binary: bool = False) -> AsyncIterator[Any]:
+        """`async for line in task.stdout_async()`: the live stdout lines."""
+        from ._aio import iter_lines
+
+        return iter_lines(self, self.stdout, binary)
+
+    @overload
+    def stderr_async(self, *, binary: Literal[False] = ...) -> AsyncIterator[str]: ...
+    @overload
+    def stderr_async(self, *, binary: Literal[True]) -> AsyncIterator[bytes]: ...
+
+    def stderr_async(self, *, binary: bool = False) -> AsyncIterator[Any]:
+        from ._aio import iter_lines
+
+        return iter_lines(self, self.stderr, binary)
+
+    def __repr__(self) -> str:
+        pid = self.pid
+        return (f"<agentrt.Task id={self.id!r} pid={pid} state={self.state!r}>")
