@@ -694,6 +694,74 @@ static PyObject *Handle_cancel(HandleObject *self, PyObject *unused)
 	Py_RETURN_TRUE;
 }
 
+/* The task with a reference of ours, or NULL once it has ended (or the
+ * core is closing): see Handle_cancel. */
+static art_task *handle_task(HandleObject *self)
+{
+	rec *r = self->r;
+	core *c = r->c;
+	if (c->closing)
+		return NULL;
+	pthread_mutex_lock(&c->mu);
+	art_task *t = r->task;
+	if (t)
+		art_task_ref(t);
+	pthread_mutex_unlock(&c->mu);
+	return t;
+}
+
+static PyObject *handle_pause(HandleObject *self, bool pause)
+{
+	art_task *t = handle_task(self);
+	if (!t)
+		Py_RETURN_FALSE;
+	int r = pause ? art_task_pause(t) : art_task_resume(t);
+	art_task_unref(t);
+	if (r < 0) {
+		errno = -r;
+		return PyErr_SetFromErrno(PyExc_OSError);
+	}
+	Py_RETURN_TRUE;
+}
+
+static PyObject *Handle_pause(HandleObject *self, PyObject *unused)
+{
+	(void)unused;
+	return handle_pause(self, true);
+}
+
+static PyObject *Handle_resume(HandleObject *self, PyObject *unused)
+{
+	(void)unused;
+	return handle_pause(self, false);
+}
+
+/* live() -> dict | None: art_task_stats_get, read now (GIL released: the
+ * loop answers); None once the task has ended. */
+static PyObject *Handle_live(HandleObject *self, PyObject *unused)
+{
+	(void)unused;
+	art_task *t = handle_task(self);
+	if (!t)
+		Py_RETURN_NONE;
+	art_task_stats st;
+	int r;
+	Py_BEGIN_ALLOW_THREADS
+	r = art_task_stats_get(t, &st);
+	Py_END_ALLOW_THREADS
+	art_task_unref(t);
+	if (r < 0) {
+		errno = -r;
+		return PyErr_SetFromErrno(PyExc_OSError);
+	}
+	return Py_BuildValue("{s:s,s:O,s:O,s:i,s:I,s:d,s:d,s:K,s:I,s:d}", "state",
+			     art_task_state_name(st.state), "paused", st.paused ? Py_True : Py_False,
+			     "frozen", st.frozen ? Py_True : Py_False, "pid", st.pid, "attempts",
+			     st.attempts, "uptime_s", (double)st.uptime_ns / 1e9, "cpu_s",
+			     (double)st.cpu_ns / 1e9, "rss_bytes", (unsigned long long)st.rss_bytes,
+			     "procs", st.procs, "stopped_s", (double)st.stopped_ns / 1e9);
+}
+
 /* read(stream, block=True, timeout=None, max=65536) -> bytes | None:
  * the next chunk of live output; b"" at the end (the task is done and
  * everything was read); None when nothing came before the timeout (or at
@@ -999,6 +1067,12 @@ static PyMethodDef Handle_methods[] = {
 	{ "done", (PyCFunction)Handle_done, METH_NOARGS, "Whether the task has ended." },
 	{ "cancel", (PyCFunction)Handle_cancel, METH_NOARGS,
 	  "Stops the task (SIGTERM to its group, SIGKILL after its grace); False if already done." },
+	{ "pause", (PyCFunction)Handle_pause, METH_NOARGS,
+	  "Stops a running task where it is (freezer or SIGSTOP); False if it has ended." },
+	{ "resume", (PyCFunction)Handle_resume, METH_NOARGS,
+	  "Lets a paused task go on; False if it has ended." },
+	{ "live", (PyCFunction)Handle_live, METH_NOARGS,
+	  "live() -> dict | None: state and usage read now; None once ended." },
 	{ "read", (PyCFunction)(void (*)(void))Handle_read, METH_VARARGS | METH_KEYWORDS,
 	  "read(stream, block=True, timeout=None, max=65536) -> bytes | None" },
 	{ "dropped", (PyCFunction)Handle_dropped, METH_VARARGS,

@@ -449,15 +449,22 @@ class Task:
             info["sample"] = None
         return info
 
-    def pause(self) -> None:
-        """Not yet: needs a pause in the C API (issue 5, supervision)."""
-        raise NotImplementedError("Task.pause() needs art_task_pause(), which libagentrt does "
-                                  "not have yet (issue 5)")
+    def pause(self) -> bool:
+        """Stops the running task where it is (its cgroup's freezer, else
+        SIGSTOP of its process group); its timeout stops too. False if it
+        has ended. Takes effect at the runtime loop's next turn."""
+        return bool(self._h.pause())
 
-    def resume(self) -> None:
-        """Not yet: needs a resume in the C API (issue 5, supervision)."""
-        raise NotImplementedError("Task.resume() needs art_task_resume(), which libagentrt "
-                                  "does not have yet (issue 5)")
+    def resume(self) -> bool:
+        """Lets a paused task go on. False if it has ended."""
+        return bool(self._h.resume())
+
+    def live(self) -> dict[str, Any] | None:
+        """State and usage read now from the task's cgroup or /proc:
+        state, paused, frozen, pid, attempts, uptime_s, cpu_s, rss_bytes,
+        procs, stopped_s (paused or frozen so far). None once it ended."""
+        live: dict[str, Any] | None = self._h.live()
+        return live
 
     # -------------------------------------------------------------- asyncio
 

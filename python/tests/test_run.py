@@ -160,13 +160,11 @@ def test_stats_while_running(marker):
         assert r.samples >= 1
 
 
-def test_pause_resume_not_yet(rt):
+def test_pause_after_the_end_is_false(rt):
     t = rt.spawn(["true"])
-    with pytest.raises(NotImplementedError, match="issue 5"):
-        t.pause()
-    with pytest.raises(NotImplementedError, match="issue 5"):
-        t.resume()
     t.wait()
+    assert t.pause() is False
+    assert t.resume() is False
 
 
 def test_depends_on_tasks(rt):
