@@ -41,6 +41,18 @@ int cli_signalfd(sigset_t *set);
 void cli_describe_start_failure(const art_spec *spec, const art_result *res, char *buf,
 				size_t len);
 
+/* agentrt run --session (run_session.c): stdin sent line by line as JSON
+ * messages, the task's lines printed as they come. new before
+ * art_runtime_new (its on_message and userdata go into the config); start
+ * once the task is submitted; free after art_runtime_run returned and
+ * before art_runtime_free. */
+typedef struct cli_session cli_session;
+int cli_session_new(cli_session **out);
+void cli_session_on_message(art_runtime *rt, art_task *task, const char *line, size_t len,
+			    int is_json, const char *id, void *userdata);
+int cli_session_start(cli_session *s, art_runtime *rt, art_task *task);
+void cli_session_free(cli_session *s);
+
 /* Isolation options (sandbox_opts.c), shared by run and batch. */
 enum {
 	OPT_SANDBOX = 1000,
@@ -85,6 +97,19 @@ enum {
 	OPT_KIND_MAX,
 	OPT_KIND_RATE,
 	OPT_DEP_HISTORY,
+	OPT_BREAKER,
+	/* supervision (supervise_opts.c) */
+	OPT_RESTART,
+	OPT_MAX_RESTARTS,
+	OPT_RESTART_WINDOW,
+	OPT_BACKOFF,
+	OPT_SUCCESS_EXIT,
+	OPT_HEALTH_CMD,
+	OPT_HEALTH_INTERVAL,
+	OPT_HEALTH_TIMEOUT,
+	OPT_HEALTH_RETRIES,
+	OPT_WATCHDOG,
+	OPT_NOTIFY,
 };
 
 #define CLI_SANDBOX_OPTIONS                                                   \
@@ -131,14 +156,17 @@ enum {
 	{ "group-rate", required_argument, NULL, OPT_GROUP_RATE },            \
 	{ "kind-max", required_argument, NULL, OPT_KIND_MAX },                \
 	{ "kind-rate", required_argument, NULL, OPT_KIND_RATE },              \
-	{ "dep-history", required_argument, NULL, OPT_DEP_HISTORY }
+	{ "dep-history", required_argument, NULL, OPT_DEP_HISTORY },          \
+	{ "breaker", required_argument, NULL, OPT_BREAKER }
 
 /* One --group-* or --kind-* setting, applied once the runtime exists. */
 typedef struct cli_sched_setting {
 	int opt;
 	char *name;
-	unsigned n; /* weight, cap or burst */
-	double rate;
+	unsigned n; /* weight, cap or burst; --breaker: the window */
+	double rate; /* --breaker: the threshold */
+	unsigned min_runs; /* --breaker */
+	int64_t open_ns;   /* --breaker */
 } cli_sched_setting;
 
 typedef struct cli_sched_opts {
@@ -158,6 +186,32 @@ int cli_sched_option(cli_sched_opts *so, int opt, const char *arg);
 void cli_apply_sched_opts(const cli_sched_opts *so, bool jobs_given, art_runtime_config *cfg);
 int cli_apply_sched_settings(const cli_sched_opts *so, art_runtime *rt);
 void cli_sched_opts_free(cli_sched_opts *so);
+
+#define CLI_SUPERVISE_OPTIONS                                                 \
+	{ "restart", required_argument, NULL, OPT_RESTART },                  \
+	{ "max-restarts", required_argument, NULL, OPT_MAX_RESTARTS },        \
+	{ "restart-window", required_argument, NULL, OPT_RESTART_WINDOW },    \
+	{ "backoff", required_argument, NULL, OPT_BACKOFF },                  \
+	{ "success-exit-code", required_argument, NULL, OPT_SUCCESS_EXIT },   \
+	{ "health-cmd", required_argument, NULL, OPT_HEALTH_CMD },            \
+	{ "health-interval", required_argument, NULL, OPT_HEALTH_INTERVAL },  \
+	{ "health-timeout", required_argument, NULL, OPT_HEALTH_TIMEOUT },    \
+	{ "health-retries", required_argument, NULL, OPT_HEALTH_RETRIES },    \
+	{ "watchdog", required_argument, NULL, OPT_WATCHDOG },                \
+	{ "notify", no_argument, NULL, OPT_NOTIFY }
+
+typedef struct cli_supervise_opts {
+	const char *policy, *backoff, *health_cmd;
+	unsigned max_restarts;
+	bool max_restarts_set;
+	int64_t window_ns, health_interval_ns, health_timeout_ns;
+	unsigned health_failures;
+} cli_supervise_opts;
+
+/* -ENOENT when opt is not one of these; then, once every option is read,
+ * cli_apply_supervise_opts. Both print their own errors. */
+int cli_supervise_option(art_spec *spec, cli_supervise_opts *so, int opt, const char *arg);
+int cli_apply_supervise_opts(art_spec *spec, const cli_supervise_opts *so);
 
 typedef struct cli_runtime_opts {
 	const char *cgroup_parent;

@@ -37,7 +37,24 @@ static void usage(FILE *f)
 	      "  --stdin-file FILE    read stdin from FILE\n"
 	      "  --stdin-text TEXT    feed TEXT on stdin\n"
 	      "  --no-stdin           stdin from /dev/null\n"
+	      "  --session            talk JSON lines: each line of stdin must be a JSON object\n"
+	      "                       and is sent to the task; its lines are printed as they\n"
+	      "                       come; end of stdin ends the task's input (docs/sessions.md)\n"
 	      "  --output-limit SIZE  kill the task once its output passes SIZE\n"
+	      "\n"
+	      "Supervision (docs/supervision.md):\n"
+	      "  --restart POLICY     never (default), on-failure or always\n"
+	      "  --max-restarts N     at most N restarts within the window (default 10), then\n"
+	      "                       give up (exit status of the last run)\n"
+	      "  --restart-window DUR the window (default 10m)\n"
+	      "  --backoff KIND[:INITIAL[:MAX]]  fixed, linear or exponential (default\n"
+	      "                       exponential:1s:60s)\n"
+	      "  --success-exit-code N  an exit code that is no failure (repeatable)\n"
+	      "  --health-cmd CMD     a shell command that checks the task (exit 0: healthy)\n"
+	      "  --health-interval DUR, --health-timeout DUR, --health-retries N\n"
+	      "                       every 10s, at most 5s each, unhealthy after 3 failures\n"
+	      "  --notify             give the task $AGENTRT_NOTIFY_FD for READY=1, STATUS=...\n"
+	      "  --watchdog DUR       stop the task when it sends no WATCHDOG=1 for DUR\n"
 	      "\n"
 	      "Isolation (docs/sandbox.md):\n"
 	      "  --sandbox LEVEL      none, limits (a cgroup) or sandbox (namespaces, a\n"
@@ -91,6 +108,7 @@ enum {
 	OPT_NO_STDIN,
 	OPT_JSON,
 	OPT_RESULT_FILE,
+	OPT_SESSION,
 };
 
 static const struct option options[] = {
@@ -110,10 +128,12 @@ static const struct option options[] = {
 	{ "no-stdin", no_argument, NULL, OPT_NO_STDIN },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "result-file", required_argument, NULL, OPT_RESULT_FILE },
+	{ "session", no_argument, NULL, OPT_SESSION },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	CLI_SANDBOX_OPTIONS,
 	CLI_RUNTIME_OPTIONS,
+	CLI_SUPERVISE_OPTIONS,
 	{ 0 },
 };
 
@@ -191,9 +211,11 @@ int cmd_run(int argc, char **argv)
 	art_runtime *rt = NULL;
 	run_state st = { 0 };
 	int ret = EXIT_AGENTRT_FAILED, sfd = -1, r = 0;
-	bool json = false;
-	const char *result_file = NULL;
+	bool json = false, session = false;
+	const char *result_file = NULL, *stdin_opt = NULL;
+	cli_session *sess = NULL;
 	cli_runtime_opts ro = { 0 };
+	cli_supervise_opts sup = { 0 };
 	const char *ws_arg = NULL;
 	art_workspace_changes ws_changes = ART_WORKSPACE_DISCARD;
 	bool said_unenforced = false;
@@ -262,12 +284,15 @@ int cmd_run(int argc, char **argv)
 			r = art_spec_set_cwd(spec, optarg);
 			break;
 		case OPT_STDIN_FILE:
+			stdin_opt = name;
 			r = art_spec_set_stdin(spec, ART_STDIN_FILE, NULL, 0, optarg);
 			break;
 		case OPT_STDIN_TEXT:
+			stdin_opt = name;
 			r = art_spec_set_stdin(spec, ART_STDIN_BYTES, optarg, strlen(optarg), NULL);
 			break;
 		case OPT_NO_STDIN:
+			stdin_opt = name;
 			r = art_spec_set_stdin(spec, ART_STDIN_NULL, NULL, 0, NULL);
 			break;
 		case OPT_JSON:
@@ -275,6 +300,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_RESULT_FILE:
 			result_file = optarg;
+			break;
+		case OPT_SESSION:
+			session = true;
 			break;
 		case 'q':
 			cli_quiet = true;
@@ -303,6 +331,8 @@ int cmd_run(int argc, char **argv)
 			r = cli_sandbox_option(spec, c, optarg);
 			if (r == -ENOENT)
 				r = cli_runtime_option(&ro, c, optarg);
+			if (r == -ENOENT)
+				r = cli_supervise_option(spec, &sup, c, optarg);
 			if (r == -ENOENT) {
 				cli_bad_option("run", argc, argv);
 				r = -EINVAL;
@@ -313,6 +343,8 @@ int cmd_run(int argc, char **argv)
 			cli_error("%s: invalid value \"%s\" (%s)", name, optarg ? optarg : "",
 				  strerror(-r));
 	}
+	if (r == 0)
+		r = cli_apply_supervise_opts(spec, &sup);
 	if (r == 0 && ws_arg) {
 		char *base = strdup(ws_arg), *colon = base ? strchr(base, ':') : NULL;
 		if (colon)
@@ -334,6 +366,17 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	art_spec_set_id(spec, "run");
+	if (session) {
+		if (stdin_opt) {
+			cli_error("run: %s and --session: the session reads stdin itself", stdin_opt);
+			goto out;
+		}
+		art_spec_set_session(spec, 1);
+		if ((r = cli_session_new(&sess)) < 0) {
+			cli_error("run: --session: %s", strerror(-r));
+			goto out;
+		}
+	}
 
 	sigset_t sigs;
 	sfd = cli_signalfd(&sigs);
@@ -347,6 +390,10 @@ int cmd_run(int argc, char **argv)
 		.task_nofile_default = cli_raise_nofile(),
 	};
 	cli_apply_runtime_opts(&ro, &cfg);
+	if (sess) {
+		cfg.on_message = cli_session_on_message;
+		cfg.userdata = sess;
+	}
 	art_error err = { 0 };
 	if ((r = art_runtime_new(&cfg, &rt, &err)) < 0) {
 		cli_error("%s", err.msg);
@@ -355,6 +402,10 @@ int cmd_run(int argc, char **argv)
 	if ((r = art_runtime_watch_fd(rt, sfd, EPOLLIN, on_signal, &st)) < 0 ||
 	    (r = art_runtime_submit(rt, spec, NULL, &st.task, &err)) < 0) {
 		cli_error("%s", r == err.code ? err.msg : strerror(-r));
+		goto out;
+	}
+	if (sess && (r = cli_session_start(sess, rt, st.task)) < 0) {
+		cli_error("run: --session: %s", strerror(-r));
 		goto out;
 	}
 	art_runtime_finish(rt);
@@ -386,6 +437,7 @@ int cmd_run(int argc, char **argv)
 	if ((json || result_file) && write_record(spec, res, result_file) < 0)
 		ret = EXIT_AGENTRT_FAILED;
 out:
+	cli_session_free(sess); /* its reader sends to the task: before the runtime goes */
 	if (st.task)
 		art_task_unref(st.task);
 	art_runtime_free(rt);

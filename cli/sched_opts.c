@@ -23,6 +23,8 @@ static const char *opt_name(int opt)
 		return "--group-rate";
 	case OPT_KIND_MAX:
 		return "--kind-max";
+	case OPT_BREAKER:
+		return "--breaker";
 	default:
 		return "--kind-rate";
 	}
@@ -62,6 +64,52 @@ bad:
 	return -EINVAL;
 }
 
+/* THRESHOLD[:MIN_RUNS[:WINDOW[:OPEN]]], defaults 10 runs, 20, 30s. */
+static int parse_breaker(const char *text, cli_sched_setting *st)
+{
+	char *copy = strdup(text), *save = NULL;
+	if (!copy)
+		return -ENOMEM;
+	st->rate = 0;
+	st->min_runs = 10;
+	st->n = 20;
+	st->open_ns = 30 * INT64_C(1000000000);
+	int r = 0, i = 0;
+	for (char *part = strtok_r(copy, ":", &save); part && r == 0;
+	     part = strtok_r(NULL, ":", &save), i++) {
+		char *end;
+		uint64_t v;
+		switch (i) {
+		case 0:
+			st->rate = strtod(part, &end);
+			if (end == part || *end || !(st->rate > 0 && st->rate <= 1))
+				r = -EINVAL;
+			break;
+		case 1:
+		case 2:
+			if (cli_parse_uint("--breaker", part, &v) < 0 || v == 0 || v > 100000)
+				r = -EINVAL;
+			else if (i == 1)
+				st->min_runs = (unsigned)v;
+			else
+				st->n = (unsigned)v;
+			break;
+		case 3:
+			r = cli_parse_duration("--breaker", part, &st->open_ns);
+			break;
+		default:
+			r = -EINVAL;
+		}
+	}
+	free(copy);
+	if (r == 0 && st->min_runs > st->n)
+		st->n = st->min_runs;
+	if (r < 0)
+		cli_error("--breaker: \"%s\" is not THRESHOLD[:MIN_RUNS[:WINDOW[:OPEN]]] "
+			  "(0.5:10:20:30s)", text);
+	return r;
+}
+
 static int add_setting(cli_sched_opts *so, int opt, const char *arg)
 {
 	cli_sched_setting st = { .opt = opt };
@@ -70,7 +118,9 @@ static int add_setting(cli_sched_opts *so, int opt, const char *arg)
 	if (r < 0)
 		return r;
 	uint64_t v;
-	if (opt == OPT_GROUP_RATE || opt == OPT_KIND_RATE)
+	if (opt == OPT_BREAKER)
+		r = parse_breaker(value, &st);
+	else if (opt == OPT_GROUP_RATE || opt == OPT_KIND_RATE)
 		r = parse_rate(opt, value, &st.rate, &st.n);
 	else if ((r = cli_parse_uint(opt_name(opt), value, &v)) == 0) {
 		if (v > 1000000 || (opt == OPT_GROUP_WEIGHT && v == 0)) {
@@ -144,6 +194,7 @@ int cli_sched_option(cli_sched_opts *so, int opt, const char *arg)
 	case OPT_GROUP_RATE:
 	case OPT_KIND_MAX:
 	case OPT_KIND_RATE:
+	case OPT_BREAKER:
 		return add_setting(so, opt, arg);
 	}
 	return -ENOENT;
@@ -186,6 +237,10 @@ int cli_apply_sched_settings(const cli_sched_opts *so, art_runtime *rt)
 			break;
 		case OPT_KIND_RATE:
 			r = art_runtime_kind_rate(rt, st->name, st->rate, st->n);
+			break;
+		case OPT_BREAKER:
+			r = art_runtime_set_breaker(rt, strcmp(st->name, "*") == 0 ? NULL : st->name,
+						    st->n, st->min_runs, st->rate, st->open_ns, 1);
 			break;
 		}
 		if (r < 0) {

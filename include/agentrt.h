@@ -255,6 +255,31 @@ ART_PUBLIC unsigned art_spec_retries(const art_spec *spec);
 ART_PUBLIC int art_spec_set_session(art_spec *spec, int session);
 ART_PUBLIC int art_spec_session(const art_spec *spec);
 
+/* Supervision (docs/supervision.md). policy "never" (default),
+ * "on-failure" or "always"; at most max_restarts restarts within window_ns
+ * (0 keeps the default 10 min; max_restarts 0: no limit), beyond which the
+ * task ends as ART_END_GAVE_UP. A stop by request never restarts. */
+ART_PUBLIC int art_spec_set_restart(art_spec *spec, const char *policy, unsigned max_restarts,
+				    int64_t window_ns);
+/* "fixed:5s", "linear:1s:30s", "exponential:1s:60s" (the default); the
+ * jitter (0..1, default 0.1) only shortens a delay. */
+ART_PUBLIC int art_spec_set_backoff(art_spec *spec, const char *backoff, double jitter);
+/* A run that stayed up this long resets the backoff (default 10 min; 0: never). */
+ART_PUBLIC int art_spec_set_restart_reset(art_spec *spec, int64_t ns);
+/* An exit code (0..255) that counts as success besides 0. */
+ART_PUBLIC int art_spec_add_success_exit_code(art_spec *spec, int code);
+/* An exec probe run every interval (default 10 s) with a timeout (5 s); the
+ * task is unhealthy after `failures` (3) failures in a row, and is then
+ * stopped (and restarted under its policy). The first passing probe makes
+ * it ready. 0 keeps a default. */
+ART_PUBLIC int art_spec_set_health(art_spec *spec, const char *const *argv, int64_t interval_ns,
+				   int64_t timeout_ns, unsigned failures);
+/* The task writes "READY=1", "WATCHDOG=1", "STATUS=..." lines to the
+ * descriptor named in $AGENTRT_NOTIFY_FD. With a watchdog, a task that
+ * sends no WATCHDOG=1 for that long is stopped as failed. */
+ART_PUBLIC int art_spec_set_notify(art_spec *spec, int on);
+ART_PUBLIC int art_spec_set_watchdog(art_spec *spec, int64_t ns);
+
 /* Read access, used by front ends that report on a spec. */
 ART_PUBLIC size_t art_spec_label_count(const art_spec *spec);
 ART_PUBLIC int art_spec_label_at(const art_spec *spec, size_t i, const char **key,
@@ -278,6 +303,11 @@ typedef enum art_end {
 	ART_END_SECCOMP,      /* it made a denied system call: seccomp_syscall names it */
 	ART_END_LIMIT,        /* it hit `limit`: cpu_time, pids, file_size or output */
 	ART_END_SKIPPED,      /* never started: a dependency ended the wrong way (skip_reason) */
+	ART_END_GAVE_UP,      /* its restart policy gave up: too many restarts in the window;
+			       * exit_code/term_signal are the last run's */
+	ART_END_CIRCUIT_OPEN, /* never started: its kind's circuit breaker is open */
+	ART_END_UNHEALTHY,    /* stopped: its health probe failed (and it was not restarted) */
+	ART_END_WATCHDOG,     /* stopped: it stopped sending WATCHDOG=1 */
 } art_end;
 
 /* Where a start failed. */
@@ -384,6 +414,11 @@ typedef struct art_result {
 	 * io.stat or blkio counters) as of the last sample; 0 where it was
 	 * unreadable. */
 	uint64_t io_read_bytes, io_write_bytes;
+
+	/* Supervision. */
+	unsigned restarts;     /* times its restart policy started it again */
+	int ready;             /* it became ready (READY=1, a passing probe, or no readiness check) */
+	char status_text[128]; /* the last STATUS= it sent */
 } art_result;
 
 ART_PUBLIC const char *art_end_name(art_end end);     /* "exited", "timeout", ... */
@@ -515,6 +550,8 @@ typedef struct art_runtime_stats {
 	unsigned warm_ready;  /* prepared sandboxes waiting (some may still be setting up) */
 	uint64_t skipped;     /* tasks skipped for their dependencies */
 	uint64_t retries;     /* failed tries run again */
+	uint64_t restarts;    /* runs started again by a restart policy */
+	uint64_t circuit_open; /* tasks turned away by an open breaker */
 	uint64_t preemptions; /* tasks frozen for urgent ones */
 	unsigned frozen;      /* tasks frozen now */
 	unsigned held;        /* tasks waiting for dependencies */
@@ -571,6 +608,16 @@ ART_PUBLIC int art_runtime_group_rate(art_runtime *rt, const char *group, double
 ART_PUBLIC int art_runtime_kind_max_running(art_runtime *rt, const char *kind, unsigned n);
 ART_PUBLIC int art_runtime_kind_rate(art_runtime *rt, const char *kind, double per_second,
 				     unsigned burst);
+/* [any thread] A circuit breaker for tasks of `kind` (NULL: every kind
+ * that has none of its own): over the last `window` runs of the kind, once
+ * at least min_runs ended, a failure rate at or above `threshold` (0..1]
+ * opens it; while open, new tasks of the kind end at once as
+ * ART_END_CIRCUIT_OPEN; after open_ns, `trials` tasks are let through,
+ * and it closes if they all succeed, else opens again. window 0 turns it
+ * off. No breaker unless one is set. -EINVAL for a bad value. */
+ART_PUBLIC int art_runtime_set_breaker(art_runtime *rt, const char *kind, unsigned window,
+				       unsigned min_runs, double threshold, int64_t open_ns,
+				       unsigned trials);
 /* [any thread] Cancels a group's queued and running tasks and every task
  * that needs one of them to succeed (they end as cancelled). */
 ART_PUBLIC int art_runtime_cancel_group(art_runtime *rt, const char *group);

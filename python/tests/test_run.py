@@ -61,8 +61,8 @@ def test_spec_errors_name_the_field(rt):
         rt.spawn(["true", object()])
     with pytest.raises(agentrt.SpecError, match="depends_on"):
         rt.spawn(["true"], depends_on="no-such-task")
-    with pytest.raises(agentrt.SpecError, match="restart: not supported"):
-        rt.spawn(["true"], restart="always")
+    with pytest.raises(agentrt.SpecError, match="restart: \"sometimes\" is not one of"):
+        rt.spawn(["true"], restart="sometimes")
     assert issubclass(agentrt.SpecError, agentrt.Error)
 
 

@@ -23,6 +23,8 @@
 #include "sandbox/cgroup.h"
 #include "sched/depgraph.h"
 #include "sched/sched.h"
+#include "supervise/breaker.h"
+#include "supervise/restart.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/workspace.h"
 
@@ -61,6 +63,7 @@ typedef enum ctl_op {
 	CTL_KIND_MAX,
 	CTL_KIND_RATE,
 	CTL_CANCEL_GROUP,
+	CTL_BREAKER,
 } ctl_op;
 
 typedef struct ctl_req {
@@ -69,6 +72,8 @@ typedef struct ctl_req {
 	uint64_t after; /* submissions made before it (applied after those) */
 	unsigned n;
 	double rate;
+	struct breaker_config breaker; /* CTL_BREAKER */
+	bool any_kind;                 /* CTL_BREAKER: the default */
 	char name[];
 } ctl_req;
 
@@ -137,6 +142,14 @@ struct art_task {
 	bool held;           /* drained, waiting for its dependencies */
 	list_node dep_link;  /* rt->dep_changed */
 	int64_t ready_ns;    /* when its dependencies were met (in the scheduler) */
+	/* Supervision (supervision.c, health.c). */
+	struct supervisor *sup;     /* NULL: no restart policy, probe or notify */
+	loop_timer backoff_timer;   /* a restart due after its backoff */
+	uint64_t breaker_ticket;    /* a half-open breaker's trial, else 0 */
+	struct task_health *health; /* probe, notify channel, watchdog (health.c) */
+	int notify_child_fd;        /* the channel's write end for the child, or -1 */
+	art_end kill_reason;        /* ART_END_UNHEALTHY / _WATCHDOG while stopping for it */
+
 	bool frozen;           /* for an urgent task (preemption) */
 	bool paused;           /* by art_task_pause */
 	bool stopped;          /* its processes are frozen or SIGSTOPped now */
@@ -252,6 +265,8 @@ struct art_runtime {
 	loop_timer sched_timer; /* a rate limit's next token, or the next pressure check */
 	int64_t pressure_checked;
 	bool admission, preempt;
+	struct breaker_set *breakers; /* NULL until a breaker is configured */
+	uint64_t rng;                 /* the backoff's jitter (supervision.c) */
 	bool no_retries; /* shutting down */
 	unsigned n_frozen, n_held;
 	uint64_t drained; /* submissions taken from the inbox */
@@ -366,6 +381,10 @@ int schedule_submit(art_runtime *rt, art_task **tasks, size_t n, art_error *err)
 void schedule_drained(art_runtime *rt, art_task *t, int64_t now);
 /* Starts what may start: thaws, starts, preempts; arms the timer. */
 void schedule_start(art_runtime *rt);
+/* Back to QUEUED for another run (restart, retry), not yet in the
+ * scheduler; then into it. */
+void schedule_requeue(art_runtime *rt, art_task *t);
+void schedule_enqueue_now(art_runtime *rt, art_task *t);
 /* The task ends (before on_exit): the scheduler and the graph learn it.
  * false: it runs again (a retry) and is not reported. */
 bool schedule_task_end(art_runtime *rt, art_task *t);
@@ -442,6 +461,39 @@ void session_close_stdin(art_task *t);
 /* From drain_inbox: writes what other threads queued. */
 void session_drain(art_runtime *rt);
 void session_runtime_free(art_runtime *rt);
+
+/* supervision.c: restart policies and breakers (src/supervise) driven
+ * from the task's events. */
+struct breaker_set;
+int supervision_task_new(art_task *t);
+void supervision_task_free(art_task *t);
+/* The task's process started: STARTED, and READY when nothing else says. */
+void supervision_started(art_task *t);
+/* READY, UNHEALTHY or WATCHDOG_MISSED, from health.c. */
+void supervision_event(art_task *t, supervise_event ev);
+/* From schedule_task_end, after the scheduler's bookkeeping: false when the
+ * task runs again (now or after its backoff) and is not to be reported. */
+bool supervision_task_end(art_runtime *rt, art_task *t);
+/* false: the kind's breaker is open, the new task is turned away. */
+bool supervision_admit(art_runtime *rt, art_task *t);
+/* Each run's outcome, for its kind's breaker. */
+void supervision_record(art_runtime *rt, art_task *t);
+int supervision_configure_breaker(art_runtime *rt, const char *kind, const breaker_config *cfg);
+
+/* health.c: the notify channel ($AGENTRT_NOTIFY_FD), the watchdog and the
+ * exec probe of a task whose spec asks for them. */
+/* Before the spawn: the channel's pipe; t->notify_child_fd is the end the
+ * child keeps (above 2 here; the child gets it as SPAWN_KEEP_FD, 3). A
+ * sandbox (level full) with notify or watchdog: -EOPNOTSUPP, not yet. */
+int health_prepare(art_task *t);
+/* After the spawn: the channel's watch, the watchdog and probe timers. */
+void health_started(art_task *t);
+/* At the end of a run: everything above stopped and released (a probe
+ * still running is killed and reaped). Safe to call more than once. */
+void health_stopped(art_task *t);
+/* From task_free: health_stopped and the memory. Not earlier: the loop may
+ * still hold events for the watches inside it (docs/ARCHITECTURE.md). */
+void health_free(art_task *t);
 
 /* runtime.c */
 void runtime_task_done(art_runtime *rt, art_task *t);

@@ -86,8 +86,11 @@ static read_status read_once(art_runtime *rt, art_task *t, int stream)
 	ssize_t n = read(o->fd, rt->scratch, rt->scratch_size);
 	if (n < 0)
 		return (errno == EAGAIN || errno == EINTR) ? READ_AGAIN : READ_END;
-	if (n == 0)
+	if (n == 0) {
+		if (stream == ART_STREAM_STDOUT)
+			session_input_end(t);
 		return READ_END;
+	}
 	o->bytes += (uint64_t)n;
 	if (o->cap)
 		keep_tail(rt, o, rt->scratch, (size_t)n);
@@ -97,6 +100,9 @@ static read_status read_once(art_runtime *rt, art_task *t, int stream)
 		rt->cfg.on_output(rt, t, stream, rt->scratch, (size_t)n, rt->cfg.userdata);
 	if (rt->cfg.event_flags & ART_EVENTS_OUTPUT)
 		event_output(t, stream, rt->scratch, (size_t)n);
+	/* Last: it turns the newlines in scratch into terminators. */
+	if (stream == ART_STREAM_STDOUT && t->session)
+		session_input(t, rt->scratch, (size_t)n);
 	if ((t->spec->limits_set & (1u << ART_LIMIT_OUTPUT)) &&
 	    t->out[0].bytes + t->out[1].bytes > t->spec->limits[ART_LIMIT_OUTPUT]) {
 		/* Past the limit: stop reading, the task is killed. */

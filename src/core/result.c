@@ -30,6 +30,14 @@ const char *art_end_name(art_end end)
 		return "limit";
 	case ART_END_SKIPPED:
 		return "skipped";
+	case ART_END_GAVE_UP:
+		return "gave_up";
+	case ART_END_CIRCUIT_OPEN:
+		return "circuit_open";
+	case ART_END_UNHEALTHY:
+		return "unhealthy";
+	case ART_END_WATCHDOG:
+		return "watchdog";
 	}
 	return "unknown";
 }
@@ -136,8 +144,16 @@ int art_result_exit_status(const art_result *r)
 			return 128 + r->term_signal;
 		return r->exit_code > 0 ? r->exit_code : 1;
 	case ART_END_SKIPPED:
+	case ART_END_CIRCUIT_OPEN:
 		/* It never ran: like a start failure, the command is not to blame. */
 		return 125;
+	case ART_END_GAVE_UP:
+	case ART_END_UNHEALTHY:
+	case ART_END_WATCHDOG:
+		/* How its last run ended. */
+		if (r->term_signal)
+			return 128 + r->term_signal;
+		return r->exit_code > 0 ? r->exit_code : 1;
 	case ART_END_NONE:
 		break;
 	}
@@ -213,6 +229,19 @@ const char *art_result_message(const art_result *r, char *buf, size_t len)
 			snprintf(buf, len, "skipped: %s", r->skip_reason);
 		else
 			snprintf(buf, len, "skipped");
+		return buf;
+	case ART_END_GAVE_UP:
+		snprintf(buf, len, "gave up after %u restarts: too many within the restart window",
+			 r->restarts);
+		return buf;
+	case ART_END_CIRCUIT_OPEN:
+		snprintf(buf, len, "not started: the circuit breaker of its kind is open");
+		return buf;
+	case ART_END_UNHEALTHY:
+		snprintf(buf, len, "stopped: its health check failed");
+		return buf;
+	case ART_END_WATCHDOG:
+		snprintf(buf, len, "stopped: it sent no WATCHDOG=1 within its watchdog time");
 		return buf;
 	case ART_END_NONE:
 	case ART_END_EXITED:

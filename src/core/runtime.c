@@ -49,6 +49,7 @@ void runtime_task_done(art_runtime *rt, art_task *t)
 	if (!schedule_task_end(rt, t))
 		return; /* it runs again */
 	rtm_task_ended(rt, t);
+	session_end(t); /* its last messages come before on_exit */
 	output_finish(rt, &t->out[0]);
 	output_finish(rt, &t->out[1]);
 	t->stdin_fd = safe_close(t->stdin_fd);
@@ -227,6 +228,7 @@ static void drain_inbox(art_runtime *rt)
 		art_task_unref(c->task);
 		free(c);
 	}
+	session_drain(rt);
 	pthread_mutex_lock(&rt->mu);
 	control_answer_stats(rt, &rt->stat_reqs);
 	pthread_mutex_unlock(&rt->mu);
@@ -271,6 +273,7 @@ int art_runtime_new(const art_runtime_config *config, art_runtime **out, art_err
 	list_init(&rt->cancels);
 	list_init(&rt->ctls);
 	list_init(&rt->stat_reqs);
+	list_init(&rt->session_kicks);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -378,6 +381,7 @@ void art_runtime_free(art_runtime *rt)
 	warm_free_all(rt);
 	if (rt->loop)
 		kill_everything(rt);
+	session_runtime_free(rt);
 	list_node *n;
 	while ((n = list_pop_front(&rt->watches))) {
 		fd_watch *fw = container_of(n, fd_watch, link);
@@ -458,24 +462,38 @@ int art_runtime_submit(art_runtime *rt, const art_spec *spec, void *userdata, ar
 	return art_runtime_submit_batch(rt, &spec, 1, &userdata, out, err);
 }
 
-static int ctl_push(art_runtime *rt, ctl_op op, const char *name, unsigned n, double rate)
+/* A request to the loop, with a copy of name; queued by ctl_queue. */
+static ctl_req *ctl_new(ctl_op op, const char *name)
 {
-	if (!name || !*name)
-		return -EINVAL;
 	size_t len = strlen(name);
-	ctl_req *c = malloc(sizeof(*c) + len + 1);
-	if (!c)
-		return -ENOMEM;
-	c->op = op;
-	c->n = n;
-	c->rate = rate;
-	memcpy(c->name, name, len + 1);
+	ctl_req *c = calloc(1, sizeof(*c) + len + 1);
+	if (c) {
+		c->op = op;
+		memcpy(c->name, name, len + 1);
+	}
+	return c;
+}
+
+static int ctl_queue(art_runtime *rt, ctl_req *c)
+{
 	pthread_mutex_lock(&rt->mu);
 	c->after = rt->stats.submitted;
 	list_add_tail(&rt->ctls, &c->link);
 	pthread_mutex_unlock(&rt->mu);
 	wake(rt);
 	return 0;
+}
+
+static int ctl_push(art_runtime *rt, ctl_op op, const char *name, unsigned n, double rate)
+{
+	if (!name || !*name)
+		return -EINVAL;
+	ctl_req *c = ctl_new(op, name);
+	if (!c)
+		return -ENOMEM;
+	c->n = n;
+	c->rate = rate;
+	return ctl_queue(rt, c);
 }
 
 int art_runtime_group_weight(art_runtime *rt, const char *group, unsigned weight)
@@ -505,6 +523,26 @@ int art_runtime_kind_rate(art_runtime *rt, const char *kind, double per_second, 
 	if (!(per_second >= 0) || (per_second > 0 && !burst))
 		return -EINVAL;
 	return ctl_push(rt, CTL_KIND_RATE, kind, burst ? burst : 1, per_second);
+}
+
+int art_runtime_set_breaker(art_runtime *rt, const char *kind, unsigned window, unsigned min_runs,
+			    double threshold, int64_t open_ns, unsigned trials)
+{
+	breaker_config cfg;
+	breaker_config_init(&cfg);
+	cfg.window = window;
+	cfg.min_runs = min_runs;
+	cfg.threshold = threshold;
+	cfg.open_ns = open_ns;
+	cfg.trial_runs = trials;
+	if (breaker_config_check(&cfg) < 0 || (kind && !*kind))
+		return -EINVAL;
+	ctl_req *c = ctl_new(CTL_BREAKER, kind ? kind : "");
+	if (!c)
+		return -ENOMEM;
+	c->breaker = cfg;
+	c->any_kind = !kind;
+	return ctl_queue(rt, c);
 }
 
 int art_runtime_cancel_group(art_runtime *rt, const char *group)
@@ -773,10 +811,13 @@ const art_result *art_task_result(const art_task *t)
 
 int art_task_stdin_fd(const art_task *t)
 {
-	return t->stdin_fd;
+	return t->session ? -1 : t->stdin_fd;
 }
 
 void art_task_close_stdin(art_task *t)
 {
-	t->stdin_fd = safe_close(t->stdin_fd);
+	if (t->session)
+		session_close_stdin(t);
+	else
+		t->stdin_fd = safe_close(t->stdin_fd);
 }

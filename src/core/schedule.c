@@ -88,6 +88,7 @@ void schedule_free(art_runtime *rt)
 		loop_timer_disarm(rt->loop, &rt->sched_timer);
 	sched_free(rt->sched);
 	depgraph_free(rt->graph);
+	breaker_set_free(rt->breakers);
 	free(rt->history);
 	if (rt->graph)
 		pthread_mutex_destroy(&rt->graph_mu);
@@ -219,6 +220,19 @@ static void enqueue(art_runtime *rt, art_task *t, int64_t now)
 		task_dispatch(t, EV_START_FAILED);
 	}
 }
+
+/* Turned away by its kind's open breaker when its turn came: it never
+ * runs. (Asked at the start, not at the submission, so that the tasks of a
+ * batch queued before the breaker opened are turned away too.) */
+static void end_circuit_open(art_runtime *rt, art_task *t)
+{
+	sched_finished(rt->sched, &t->se, mono_ns(), NULL);
+	t->state = ART_TASK_DONE;
+	t->result.end = ART_END_CIRCUIT_OPEN;
+	rt->stats.circuit_open++;
+	runtime_task_done(rt, t);
+}
+
 
 static void end_skipped(art_runtime *rt, art_task *t)
 {
@@ -352,7 +366,11 @@ void schedule_start(art_runtime *rt)
 		art_task *t = container_of(e, art_task, se);
 		list_remove(&t->link);
 		rt->n_queued--;
-		task_start(t);
+		/* A restart is no new task: the breaker only turns new ones away. */
+		if (!t->result.attempts && !supervision_admit(rt, t))
+			end_circuit_open(rt, t);
+		else
+			task_start(t);
 	}
 	/* Under pressure nothing starts until a later look says otherwise. */
 	if (rt->stats.pressure && rt->n_queued)
@@ -376,6 +394,20 @@ static bool should_retry(const art_runtime *rt, const art_task *t)
 	const art_result *res = &t->result;
 	return !rt->no_retries && res->attempts && res->attempts <= t->spec->sched.retries &&
 	       !art_result_ok(res) && res->end != ART_END_CANCELLED && res->end != ART_END_SKIPPED;
+}
+
+void schedule_requeue(art_runtime *rt, art_task *t)
+{
+	task_reset_for_retry(t);
+	t->state = ART_TASK_QUEUED;
+	event_state(t, "queued");
+	list_add_tail(&rt->queued, &t->link);
+	rt->n_queued++;
+}
+
+void schedule_enqueue_now(art_runtime *rt, art_task *t)
+{
+	enqueue(rt, t, mono_ns());
 }
 
 bool schedule_task_end(art_runtime *rt, art_task *t)
@@ -408,15 +440,14 @@ bool schedule_task_end(art_runtime *rt, art_task *t)
 	case SCHED_ENTRY_IDLE:
 		break;
 	}
+	supervision_record(rt, t);
+	if (!supervision_task_end(rt, t))
+		return false; /* restarted, now or after its backoff */
 	if (should_retry(rt, t)) {
 		rt->stats.retries++;
 		rtm_task_retry(rt, t);
 		event_retry(t, res->end);
-		task_reset_for_retry(t);
-		t->state = ART_TASK_QUEUED;
-		event_state(t, "queued");
-		list_add_tail(&rt->queued, &t->link);
-		rt->n_queued++;
+		schedule_requeue(rt, t);
 		enqueue(rt, t, now);
 		return false;
 	}
@@ -533,6 +564,9 @@ void schedule_ctl(art_runtime *rt, ctl_req *c)
 		break;
 	case CTL_CANCEL_GROUP:
 		cancel_group(rt, c->name);
+		break;
+	case CTL_BREAKER:
+		supervision_configure_breaker(rt, c->any_kind ? NULL : c->name, &c->breaker);
 		break;
 	}
 }

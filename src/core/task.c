@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -129,6 +130,8 @@ int task_new(art_runtime *rt, const art_spec *spec, void *userdata, art_task **o
 	/* A session's queue exists from the submission: lines may be sent
 	 * while the task waits. */
 	r = session_new(t);
+	if (r == 0 && (r = supervision_task_new(t)) < 0)
+		session_free(t);
 	if (r < 0) {
 		art_spec_free(t->spec);
 		free(t);
@@ -147,6 +150,8 @@ void task_free(art_task *t)
 	safe_close(t->pidfd);
 	safe_close(t->stdin_fd);
 	schedule_task_free(t);
+	health_free(t);
+	supervision_task_free(t);
 	art_spec_free(t->spec);
 	free(t);
 }
@@ -227,8 +232,11 @@ static void act_stop_timeout(art_task *t)
 
 static void act_stop_cancel(art_task *t)
 {
-	t->rt->stats.cancelled++;
-	begin_stop(t, ART_END_CANCELLED);
+	/* Supervision stops an unhealthy or silent task through here too. */
+	art_end why = t->kill_reason ? t->kill_reason : ART_END_CANCELLED;
+	if (why == ART_END_CANCELLED)
+		t->rt->stats.cancelled++;
+	begin_stop(t, why);
 }
 
 static void act_cancel_queued(art_task *t)
@@ -354,12 +362,14 @@ void task_reset_for_retry(art_task *t)
 	t->pidfd = safe_close(t->pidfd);
 	t->pid = 0;
 	t->stop_reason = ART_END_NONE;
+	t->kill_reason = ART_END_NONE;
 	art_result keep = t->result;
 	t->result = (art_result){
 		.exit_code = -1,
 		.queued_ns = keep.queued_ns,
 		.attempts = keep.attempts,
 		.frozen_ns = keep.frozen_ns,
+		.restarts = keep.restarts,
 	};
 }
 
@@ -406,6 +416,7 @@ static void act_exited(art_task *t)
 	}
 	t->pidfd = safe_close(t->pidfd);
 	loop_timer_disarm(rt->loop, &t->timer);
+	health_stopped(t);
 	iso_exited(t, &si);
 	record_exit(t, &si, &ru);
 	iso_classify(t);
@@ -446,6 +457,7 @@ static void act_started(art_task *t)
 	rtm_task_started(rt, t);
 	event_started(t);
 	sample_task_started(t);
+	supervision_started(t);
 }
 
 static void act_start_failed(art_task *t)
@@ -464,6 +476,7 @@ typedef struct start_ctx {
 	char **envp;
 	char **paths;
 	size_t n_paths;
+	char notify_env[32]; /* AGENTRT_NOTIFY_FD=n, pointed to by envp */
 } start_ctx;
 
 static void start_ctx_done(start_ctx *c)
@@ -504,6 +517,15 @@ static bool env_overridden(const art_spec *s, const char *entry)
 	return false;
 }
 
+/* Whether two "NAME=..." entries name the same variable; b may be NULL. */
+static bool env_same_name(const char *a, const char *b)
+{
+	if (!b)
+		return false;
+	size_t nlen = strcspn(b, "=");
+	return strncmp(a, b, nlen) == 0 && (a[nlen] == '=' || a[nlen] == 0);
+}
+
 /* What a sandboxed task inherits when its spec says nothing: enough for
  * programs to find each other and print text, nothing that names a
  * credential, a socket or the host's layout. */
@@ -525,11 +547,12 @@ static bool sandbox_env_allowed(const char *entry)
 }
 
 /* Builds the environment as an array of borrowed pointers: into the host's
- * environ and into the spec, which both outlive the spawn. */
-static int build_env(const art_spec *s, char ***out)
+ * environ, into the spec and to `extra`, which all outlive the spawn.
+ * extra (NULL: none) is a "NAME=VALUE" of the runtime's, over any other. */
+static int build_env(const art_spec *s, const char *extra, char ***out)
 {
 	bool scrub = spec_effective_level(s) == ART_SANDBOX_FULL && s->env_mode == ART_ENV_INHERIT;
-	if (s->env_mode == ART_ENV_INHERIT && !s->env_set.n && !scrub) {
+	if (s->env_mode == ART_ENV_INHERIT && !s->env_set.n && !scrub && !extra) {
 		*out = environ;
 		return 0;
 	}
@@ -537,7 +560,7 @@ static int build_env(const art_spec *s, char ***out)
 	if (s->env_mode != ART_ENV_CLEAR)
 		for (char **e = environ; e && *e; e++)
 			n_host++;
-	char **envp = malloc((n_host + s->env_set.n + 2) * sizeof(char *));
+	char **envp = malloc((n_host + s->env_set.n + 3) * sizeof(char *));
 	if (!envp)
 		return -ENOMEM;
 	size_t n = 0;
@@ -547,14 +570,16 @@ static int build_env(const art_spec *s, char ***out)
 			continue;
 		if (scrub && !sandbox_env_allowed(e))
 			continue;
-		if (!env_overridden(s, e))
+		if (!env_overridden(s, e) && !env_same_name(e, extra))
 			envp[n++] = e;
 	}
 	if (scrub && !env_overridden(s, "HOME="))
 		envp[n++] = (char *)"HOME=/root";
 	for (size_t i = 0; i < s->env_set.n; i++)
-		if (strchr(s->env_set.v[i], '='))
+		if (strchr(s->env_set.v[i], '=') && !env_same_name(s->env_set.v[i], extra))
 			envp[n++] = s->env_set.v[i];
+	if (extra)
+		envp[n++] = (char *)extra;
 	envp[n] = NULL;
 	*out = envp;
 	return 0;
@@ -714,6 +739,7 @@ static int stdio_fd(const art_runtime *rt, int fd)
 
 static void fail_start(art_task *t, int err, art_stage stage)
 {
+	health_stopped(t);
 	t->result.start_errno = err;
 	t->result.start_stage = stage;
 	task_dispatch(t, EV_START_FAILED);
@@ -736,7 +762,15 @@ void task_start(art_task *t)
 			return;
 		}
 	}
-	int r = build_env(t->spec, &c.envp);
+	/* The notify channel's end is named in the environment. */
+	int r = health_prepare(t);
+	if (r < 0) {
+		fail_start(t, -r, r == -EOPNOTSUPP ? ART_STAGE_SANDBOX : ART_STAGE_PREPARE);
+		return;
+	}
+	if (t->notify_child_fd >= 0)
+		snprintf(c.notify_env, sizeof(c.notify_env), "AGENTRT_NOTIFY_FD=%d", SPAWN_KEEP_FD);
+	r = build_env(t->spec, c.notify_env[0] ? c.notify_env : NULL, &c.envp);
 	if (r == 0)
 		r = build_exec_paths(&c, t->spec->argv.v[0]);
 	if (r < 0) {
@@ -773,6 +807,7 @@ void task_start(art_task *t)
 		.stack_size = SPAWN_STACK_SIZE,
 		.cgroup_fds = cg_fds,
 		.n_cgroup_fds = n_cg,
+		.keep_fd = t->notify_child_fd,
 	};
 	spawn_failure fail;
 	int64_t started = mono_ns();
@@ -780,6 +815,8 @@ void task_start(art_task *t)
 		r = iso_spawn(t, &p, &fail);
 	else
 		r = os_spawn(&p, &t->pid, &t->pidfd, &fail);
+	/* The task has its copy of the channel's end, or never will. */
+	t->notify_child_fd = safe_close(t->notify_child_fd);
 	if (r < 0) {
 		fail_start(t, fail.err, fail.stage);
 		return;
@@ -795,6 +832,7 @@ void task_start(art_task *t)
 		task_reap_blocking(t);
 		return;
 	}
+	health_started(t);
 	if (t->spec->timeout_ns > 0 &&
 	    loop_timer_arm(rt->loop, &t->timer, deadline_after(started, t->spec->timeout_ns),
 			   on_timeout) < 0) {

@@ -26,6 +26,7 @@ int art_spec_new(art_spec **out)
 		return -ENOMEM;
 	s->grace_ns = SPEC_GRACE_DEFAULT_NS;
 	spec_sched_init(&s->sched);
+	spec_supervise_init(&s->sup);
 	for (int i = 0; i < 2; i++) {
 		s->out[i].mode = ART_OUTPUT_CAPTURE;
 		s->out[i].cap = ART_OUTPUT_CAP_DEFAULT;
@@ -49,6 +50,7 @@ void art_spec_free(art_spec *s)
 		free(s->out[i].path);
 	spec_sandbox_free(&s->sb);
 	spec_sched_free(&s->sched);
+	spec_supervise_free(&s->sup);
 	strv_clear(&s->label_keys);
 	strv_clear(&s->label_values);
 	free(s);
@@ -71,6 +73,7 @@ int art_spec_clone(const art_spec *src, art_spec **out)
 		.timeout_ns = src->timeout_ns,
 		.grace_ns = src->grace_ns,
 		.limits_set = src->limits_set,
+		.session = src->session,
 	};
 	memcpy(s->limits, src->limits, sizeof(s->limits));
 	for (int i = 0; i < 2; i++) {
@@ -79,7 +82,8 @@ int art_spec_clone(const art_spec *src, art_spec **out)
 		if (dup_or_null(src->out[i].path, &s->out[i].path) < 0)
 			return -ENOMEM;
 	}
-	if (spec_sandbox_copy(&s->sb, &src->sb) < 0 || spec_sched_copy(&s->sched, &src->sched) < 0)
+	if (spec_sandbox_copy(&s->sb, &src->sb) < 0 || spec_sched_copy(&s->sched, &src->sched) < 0 ||
+	    spec_supervise_copy(&s->sup, &src->sup) < 0)
 		return -ENOMEM;
 	if (dup_or_null(src->id, &s->id) < 0 || dup_or_null(src->cwd, &s->cwd) < 0 ||
 	    dup_or_null(src->stdin_path, &s->stdin_path) < 0 ||

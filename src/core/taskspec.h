@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "base/strv.h"
+#include "supervise/restart.h"
 
 typedef struct spec_bind {
 	char *source;
@@ -59,6 +60,18 @@ typedef struct spec_sched {
 	unsigned retries;
 } spec_sched;
 
+/* Supervision (docs/supervision.md). */
+typedef struct spec_supervise {
+	bool set;            /* a restart policy was given */
+	supervise_config cfg;
+	strv health_cmd;     /* the exec probe; empty: none */
+	int64_t health_interval_ns;
+	int64_t health_timeout_ns;
+	unsigned health_failures;
+	int64_t watchdog_ns; /* 0: none; implies notify */
+	bool notify;         /* $AGENTRT_NOTIFY_FD */
+} spec_supervise;
+
 typedef struct spec_output {
 	art_output_mode mode;
 	size_t cap;
@@ -84,8 +97,10 @@ struct art_spec {
 	uint32_t limits_set; /* bit per art_limit */
 	spec_sandbox sb;
 	spec_sched sched;
+	spec_supervise sup;
 	strv label_keys;
 	strv label_values;
+	bool session; /* session.c */
 };
 
 #define SPEC_GRACE_DEFAULT_NS (5 * INT64_C(1000000000))
@@ -98,6 +113,9 @@ art_sandbox_level spec_effective_level(const art_spec *s);
 	((1u << ART_LIMIT_MEMORY) | (1u << ART_LIMIT_MEMORY_HIGH) | (1u << ART_LIMIT_SWAP) | \
 	 (1u << ART_LIMIT_CPU) | (1u << ART_LIMIT_CPU_WEIGHT) | (1u << ART_LIMIT_PIDS) |    \
 	 (1u << ART_LIMIT_IO_WEIGHT))
+void spec_supervise_init(spec_supervise *sp);
+void spec_supervise_free(spec_supervise *sp);
+int spec_supervise_copy(spec_supervise *dst, const spec_supervise *src);
 void spec_sched_init(spec_sched *sc);
 void spec_sched_free(spec_sched *sc);
 int spec_sched_copy(spec_sched *dst, const spec_sched *src);

@@ -88,6 +88,15 @@ __attribute__((no_sanitize("address", "undefined"))) static int child_main(void 
 	 * closed at exec, including ones the host left inheritable. The error
 	 * pipe stays open until then. */
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	/* ...but for the one it is meant to have, at its fixed number. What
+	 * was on 3 is no longer needed: a stdio source already dup'd, never
+	 * the error pipe (see os_spawn). dup2 clears close-on-exec. */
+	if (p->keep_fd >= 3) {
+		int r = p->keep_fd == SPAWN_KEEP_FD ? fcntl(SPAWN_KEEP_FD, F_SETFD, 0)
+						     : dup2(p->keep_fd, SPAWN_KEEP_FD);
+		if (r < 0)
+			child_fail(c, errno, ART_STAGE_STDIO);
+	}
 
 	for (size_t i = 0; i < p->n_rlimits; i++)
 		if (setrlimit(p->rlimits[i].resource, &p->rlimits[i].value) < 0)
@@ -130,6 +139,13 @@ int os_spawn(const spawn_params *p, pid_t *pid_out, int *pidfd_out, spawn_failur
 	int err_pipe[2];
 	if (pipe2(err_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		*fail = (spawn_failure){ errno, ART_STAGE_PREPARE };
+		return -fail->err;
+	}
+	/* The child puts keep_fd on SPAWN_KEEP_FD: its report must not be there. */
+	if (p->keep_fd >= 3 && err_pipe[1] <= SPAWN_KEEP_FD &&
+	    (err_pipe[1] = fd_move_above(err_pipe[1], SPAWN_KEEP_FD + 1)) < 0) {
+		*fail = (spawn_failure){ -err_pipe[1], ART_STAGE_PREPARE };
+		safe_close(err_pipe[0]);
 		return -fail->err;
 	}
 	child_ctx ctx = { .p = p, .err_fd = err_pipe[1], .parent = p->parent_pid };

@@ -40,7 +40,14 @@ typedef struct spawn_params {
 	 * the caller is suspended until the child execs or exits. */
 	void *stack;
 	size_t stack_size;
+	/* A descriptor (>= 3) the program inherits as SPAWN_KEEP_FD: a task's
+	 * notify channel. A fixed low number, because shells such as dash
+	 * cannot redirect to descriptors past 9. -1 (or anything below 3,
+	 * which an initializer that does not name it gives): none. */
+	int keep_fd;
 } spawn_params;
+
+#define SPAWN_KEEP_FD 3
 
 typedef struct spawn_failure {
 	int err;         /* positive errno */

@@ -732,9 +732,12 @@ __attribute__((noreturn)) NO_SAN static void child_main(child_ctx *c)
 		ns |= CLONE_NEWNET;
 	if (unshare(ns) < 0)
 		fail_now(c, errno, ART_STAGE_NAMESPACE, -1);
-	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+	/* Raw system calls: glibc's wrappers would signal every thread of the
+	 * host to change ids too (setxid), threads this clone does not have,
+	 * and wait forever for one that was exiting when we were cloned. */
+	if (syscall(SYS_setresgid, 0, 0, 0) < 0 || syscall(SYS_setresuid, 0, 0, 0) < 0)
 		fail_now(c, errno, ART_STAGE_USERNS, -1);
-	setgroups(0, NULL); /* EPERM when setgroups is denied: nothing to drop */
+	syscall(SYS_setgroups, 0, NULL); /* EPERM when setgroups is denied: nothing to drop */
 	/* After the uid change, which clears it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		fail_now(c, errno, ART_STAGE_PRCTL, -1);

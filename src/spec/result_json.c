@@ -147,8 +147,9 @@ static json_t *labels_json(const art_spec *spec)
 /* Exited, or hit a limit and exited on its own (a refused fork). */
 static bool has_exit_code(const art_result *r)
 {
-	return r->end == ART_END_EXITED ||
-	       (r->end == ART_END_LIMIT && r->term_signal == 0 && r->exit_code >= 0);
+	bool last_run = r->end == ART_END_LIMIT || r->end == ART_END_GAVE_UP ||
+			r->end == ART_END_UNHEALTHY || r->end == ART_END_WATCHDOG;
+	return r->end == ART_END_EXITED || (last_run && r->term_signal == 0 && r->exit_code >= 0);
 }
 
 /* What the sandbox and the cgroup add; only what applies is written. */
@@ -275,6 +276,10 @@ int art_result_to_json(const art_spec *spec, const art_result *r, unsigned attem
 	     (attempts <= 1 || json_object_set_new(o, "attempts", json_integer(attempts)) == 0) &&
 	     (r->frozen_ns <= 0 ||
 	      json_object_set_new(o, "frozen_s", seconds_json(r->frozen_ns)) == 0) &&
+	     (r->restarts == 0 ||
+	      json_object_set_new(o, "restarts", json_integer(r->restarts)) == 0) &&
+	     (!r->status_text[0] ||
+	      json_object_set_new(o, "status_text", json_string(r->status_text)) == 0) &&
 	     (r->samples == 0 || samples_json(o, r) == 0) &&
 	     isolation_json(o, r) == 0 &&
 	     (!spec || art_spec_label_count(spec) == 0 ||

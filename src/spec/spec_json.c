@@ -245,36 +245,49 @@ static int parse_id(parser *p, const char *path, json_t *v)
 	return r < 0 ? setter_failed(p, path, r) : 0;
 }
 
-static int parse_cmd(parser *p, const char *path, json_t *v)
+/* A command: a string (run by /bin/sh -c) or an array of strings. *argv
+ * is malloc'd, its strings borrowed from v. */
+static int get_argv(parser *p, const char *path, const json_t *v, const char ***argv)
 {
 	char sub[PATH_MAX_LEN];
-	_cleanup_free_ const char **argv = NULL;
-	int r;
-
 	if (json_is_string(v)) {
 		if (json_string_length(v) == 0)
 			return fail(p, -EINVAL, path, "must not be empty");
-		const char *sh[] = { "/bin/sh", "-c", json_string_value(v), NULL };
-		r = art_spec_set_argv(p->spec, sh);
-		return r < 0 ? setter_failed(p, path, r) : 0;
+		const char **sh = calloc(4, sizeof(*sh));
+		if (!sh)
+			return art_error_set(p->err, -ENOMEM, "out of memory");
+		sh[0] = "/bin/sh";
+		sh[1] = "-c";
+		sh[2] = json_string_value(v);
+		*argv = sh;
+		return 0;
 	}
 	if (!json_is_array(v))
 		return fail(p, -EINVAL, path, "must be a string or an array of strings");
-
 	size_t n = json_array_size(v);
 	if (n == 0)
 		return fail(p, -EINVAL, path, "must not be empty");
-	argv = calloc(n + 1, sizeof(*argv));
-	if (!argv)
+	_cleanup_free_ const char **a = calloc(n + 1, sizeof(*a));
+	if (!a)
 		return art_error_set(p->err, -ENOMEM, "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		const json_t *a = json_array_get(v, i);
-		if (!json_is_string(a))
+		const json_t *e = json_array_get(v, i);
+		if (!json_is_string(e))
 			return fail(p, -EINVAL, index_path(sub, path, i), "must be a string");
-		if (i == 0 && json_string_length(a) == 0)
+		if (i == 0 && json_string_length(e) == 0)
 			return fail(p, -EINVAL, index_path(sub, path, i), "must not be empty");
-		argv[i] = json_string_value(a);
+		a[i] = json_string_value(e);
 	}
+	*argv = steal_ptr(&a);
+	return 0;
+}
+
+static int parse_cmd(parser *p, const char *path, json_t *v)
+{
+	_cleanup_free_ const char **argv = NULL;
+	int r = get_argv(p, path, v, &argv);
+	if (r < 0)
+		return r;
 	r = art_spec_set_argv(p->spec, argv);
 	return r < 0 ? setter_failed(p, path, r) : 0;
 }
@@ -1333,6 +1346,165 @@ static int parse_retries(parser *p, const char *path, json_t *v)
 	return r < 0 ? setter_failed(p, path, r) : 0;
 }
 
+static int parse_session(parser *p, const char *path, json_t *v)
+{
+	bool on = false;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	r = get_bool(p, path, v, &on);
+	if (r < 0)
+		return r;
+	r = art_spec_set_session(p->spec, on);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+/* "on-failure", or {"policy", "max_restarts", "window", "backoff",
+ * "jitter", "reset", "success_exit_codes"} (docs/spec.md). */
+static int parse_restart(parser *p, const char *path, json_t *v)
+{
+	char sub[PATH_MAX_LEN], shown[SHOW_MAX];
+	const char *policy = NULL, *backoff = NULL, *key;
+	uint64_t max_restarts = 10;
+	int64_t window = 0, reset = -1;
+	double jitter = 0.1;
+	json_t *val;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	if (json_is_string(v)) {
+		r = art_spec_set_restart(p->spec, json_string_value(v), 10, 0);
+		if (r < 0)
+			return fail(p, r, path, "%s is not one of never, on-failure, always",
+				    show(v, shown));
+		return 0;
+	}
+	r = expect_object(p, path, v);
+	if (r < 0)
+		return r;
+	json_object_foreach(v, key, val) {
+		join(sub, path, key);
+		if (strcmp(key, "policy") == 0)
+			r = get_nonempty_string(p, sub, val, &policy);
+		else if (strcmp(key, "max_restarts") == 0)
+			r = get_count(p, sub, val, &max_restarts);
+		else if (strcmp(key, "window") == 0)
+			r = get_duration(p, sub, val, &window);
+		else if (strcmp(key, "reset") == 0)
+			r = get_duration(p, sub, val, &reset);
+		else if (strcmp(key, "backoff") == 0)
+			r = get_nonempty_string(p, sub, val, &backoff);
+		else if (strcmp(key, "jitter") == 0) {
+			jitter = json_is_number(val) ? json_number_value(val) : -1;
+			if (!(jitter >= 0 && jitter <= 1))
+				r = fail(p, -EINVAL, sub, "%s is not a number from 0 to 1",
+					 show(val, shown));
+		} else if (strcmp(key, "success_exit_codes") == 0) {
+			if (!json_is_array(val))
+				r = fail(p, -EINVAL, sub, "must be an array of exit codes");
+			for (size_t i = 0; r == 0 && i < json_array_size(val); i++) {
+				json_t *c = json_array_get(val, i);
+				char isub[PATH_MAX_LEN];
+				if (!json_is_integer(c) || json_integer_value(c) < 0 ||
+				    json_integer_value(c) > 255)
+					r = fail(p, -EINVAL, index_path(isub, sub, i),
+						 "%s is not an exit code (0 to 255)", show(c, shown));
+				else if (art_spec_add_success_exit_code(p->spec,
+									(int)json_integer_value(c)) < 0)
+					r = fail(p, -EINVAL, index_path(isub, sub, i), "too many codes");
+			}
+		} else
+			r = fail(p, -EINVAL, sub, "unknown field");
+		if (r < 0)
+			return r;
+	}
+	join(sub, path, "policy");
+	if (max_restarts > 1024u)
+		return fail(p, -EINVAL, path, "max_restarts: more than %u", 1024u);
+	r = art_spec_set_restart(p->spec, policy ? policy : "on-failure", (unsigned)max_restarts,
+				 window);
+	if (r < 0)
+		return fail(p, r, sub, "\"%s\" is not one of never, on-failure, always",
+			    policy ? policy : "");
+	join(sub, path, "backoff");
+	if ((backoff || jitter != 0.1) &&
+	    art_spec_set_backoff(p->spec, backoff ? backoff : "exponential:1s:60s", jitter) < 0)
+		return fail(p, -EINVAL, sub, "\"%s\" is not KIND[:INITIAL[:MAX]] (fixed, linear, "
+			    "exponential)", backoff ? backoff : "");
+	if (reset >= 0)
+		art_spec_set_restart_reset(p->spec, reset);
+	return 0;
+}
+
+/* {"cmd", "interval", "timeout", "failures"} */
+static int parse_health(parser *p, const char *path, json_t *v)
+{
+	char sub[PATH_MAX_LEN];
+	_cleanup_free_ const char **argv = NULL;
+	int64_t interval = 0, timeout = 0;
+	uint64_t failures = 0;
+	const char *key;
+	json_t *val;
+	int r;
+
+	if (json_is_null(v))
+		return 0;
+	r = expect_object(p, path, v);
+	if (r < 0)
+		return r;
+	json_object_foreach(v, key, val) {
+		join(sub, path, key);
+		if (strcmp(key, "cmd") == 0) {
+			free(argv);
+			argv = NULL;
+			r = get_argv(p, sub, val, &argv);
+		} else if (strcmp(key, "interval") == 0)
+			r = get_duration(p, sub, val, &interval);
+		else if (strcmp(key, "timeout") == 0)
+			r = get_duration(p, sub, val, &timeout);
+		else if (strcmp(key, "failures") == 0)
+			r = get_count(p, sub, val, &failures);
+		else
+			r = fail(p, -EINVAL, sub, "unknown field");
+		if (r < 0)
+			return r;
+	}
+	if (!argv) {
+		join(sub, path, "cmd");
+		return fail(p, -EINVAL, sub, "required field is missing");
+	}
+	if (failures > 1000)
+		return fail(p, -EINVAL, path, "failures: more than 1000");
+	r = art_spec_set_health(p->spec, argv, interval, timeout, (unsigned)failures);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+static int parse_watchdog(parser *p, const char *path, json_t *v)
+{
+	int64_t ns = 0;
+	if (json_is_null(v))
+		return 0;
+	int r = get_duration(p, path, v, &ns);
+	if (r < 0)
+		return r;
+	r = art_spec_set_watchdog(p->spec, ns);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+static int parse_notify(parser *p, const char *path, json_t *v)
+{
+	bool on = false;
+	if (json_is_null(v))
+		return 0;
+	int r = get_bool(p, path, v, &on);
+	if (r < 0)
+		return r;
+	r = art_spec_set_notify(p->spec, on);
+	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
 static const struct {
 	const char *name;
 	int (*parse)(parser *p, const char *path, json_t *v);
@@ -1355,13 +1527,17 @@ static const struct {
 	{ "depends_on", parse_depends_on },
 	{ "requests", parse_requests },
 	{ "retries", parse_retries },
+	{ "session", parse_session },
+	{ "restart", parse_restart },
+	{ "health", parse_health },
+	{ "watchdog", parse_watchdog },
+	{ "notify", parse_notify },
 };
 
 /* Fields that later versions will give a meaning: a spec that uses them
  * must not run as if they were not there. */
 static const char *const reserved[] = {
-	"restart",
-	"health",
+	"hooks",
 };
 
 static int parse_field(parser *p, const char *key, json_t *v)

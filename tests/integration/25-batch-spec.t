@@ -96,7 +96,7 @@ like "$ERR" "line 4: limits.nofile" "a bad limit is reported with its field"
 # --- documented details of the spec (docs/spec.md)
 cat >"$T/doc.jsonl" <<JSONL
 {"id":"dup","cmd":["true"],"cmd":["false"]}
-{"id":"reserved","cmd":["true"],"restart":1}
+{"id":"reserved","cmd":["true"],"hooks":1}
 {"id":"numtimeout","cmd":["sleep","5"],"timeout":0.3}
 {"id":"nullfield","cmd":["true"],"timeout":null,"cwd":null}
    {"id":"indented","cmd":["true"]}
@@ -105,6 +105,6 @@ artc batch "$T/doc.jsonl"
 is "$(records "$T/out" line status | sort -n | tr '\t\n' ', ')" \
 	"1,invalid 2,invalid 3,timeout 4,exited 5,exited " \
 	"a key given twice and a reserved field are rejected; a number is seconds; null is the default; leading blanks before {"
-like "$ERR" "line 2: restart: not supported by this version of agentrt" "a reserved field says so"
+like "$ERR" "line 2: hooks: not supported by this version of agentrt" "a reserved field says so"
 
 done_testing

@@ -116,13 +116,47 @@ TEST(unknown_field)
 
 TEST(reserved_fields_are_rejected)
 {
-	static const char *const names[] = { "restart", "health" };
+	static const char *const names[] = { "hooks" };
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		char json[128], msg[128];
 		snprintf(json, sizeof(json), "{\"cmd\": \"x\", \"%s\": 1}", names[i]);
 		snprintf(msg, sizeof(msg), "%s: not supported by this version of agentrt", names[i]);
 		ERR(json, msg);
 	}
+}
+
+TEST(supervision_fields)
+{
+	art_spec *s = NULL;
+	art_error err = { 0 };
+	const char *ok[] = {
+		"{\"cmd\": \"x\", \"restart\": \"on-failure\"}",
+		"{\"cmd\": \"x\", \"restart\": {\"policy\": \"always\", \"max_restarts\": 5, "
+		"\"window\": \"60s\", \"backoff\": \"exponential:1s:30s\", \"jitter\": 0, "
+		"\"reset\": \"5m\", \"success_exit_codes\": [0, 3]}}",
+		"{\"cmd\": \"x\", \"health\": {\"cmd\": [\"curl\", \"-f\", \"localhost\"], "
+		"\"interval\": \"5s\", \"timeout\": \"1s\", \"failures\": 2}}",
+		"{\"cmd\": \"x\", \"watchdog\": \"30s\", \"notify\": true}",
+	};
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		CHECK_EQ_INT(art_spec_from_json(ok[i], strlen(ok[i]), &s, &err), 0);
+		art_spec_free(s);
+		s = NULL;
+	}
+	ERR("{\"cmd\": \"x\", \"restart\": \"sometimes\"}",
+	    "restart: \"sometimes\" is not one of never, on-failure, always");
+	ERR("{\"cmd\": \"x\", \"restart\": {\"backoff\": \"quadratic:1s\"}}",
+	    "restart.backoff: \"quadratic:1s\" is not KIND[:INITIAL[:MAX]] (fixed, linear, "
+	    "exponential)");
+	ERR("{\"cmd\": \"x\", \"restart\": {\"success_exit_codes\": [300]}}",
+	    "restart.success_exit_codes[0]: 300 is not an exit code (0 to 255)");
+	ERR("{\"cmd\": \"x\", \"restart\": {\"jitter\": 2}}",
+	    "restart.jitter: 2 is not a number from 0 to 1");
+	ERR("{\"cmd\": \"x\", \"health\": {\"interval\": \"5s\"}}",
+	    "health.cmd: required field is missing");
+	ERR("{\"cmd\": \"x\", \"health\": {\"cmd\": \"true\", \"every\": 1}}",
+	    "health.every: unknown field");
+	ERR("{\"cmd\": \"x\", \"watchdog\": -1}", "watchdog: -1 is negative");
 }
 
 TEST(first_error_in_document_order)
