@@ -98,6 +98,7 @@ enum {
 	OPT_KIND_RATE,
 	OPT_DEP_HISTORY,
 	OPT_BREAKER,
+	OPT_ON,
 	/* supervision (supervise_opts.c) */
 	OPT_RESTART,
 	OPT_MAX_RESTARTS,
@@ -212,6 +213,26 @@ typedef struct cli_supervise_opts {
  * cli_apply_supervise_opts. Both print their own errors. */
 int cli_supervise_option(art_spec *spec, cli_supervise_opts *so, int opt, const char *arg);
 int cli_apply_supervise_opts(art_spec *spec, const cli_supervise_opts *so);
+
+/* --on EVENT=CMD (hooks.c). */
+typedef struct cli_hook {
+	const char *event; /* the event's name in the stream: "started", ... */
+	const char *cmd;   /* borrowed from argv */
+} cli_hook;
+
+typedef struct cli_hooks {
+	cli_hook *v;
+	size_t n;
+} cli_hooks;
+
+int cli_hook_add(cli_hooks *h, const char *arg);
+/* Once the runtime exists: their group, one hook at a time. */
+int cli_hooks_setup(const cli_hooks *h, art_runtime *rt);
+/* From config.on_event: submits the hooks for this event. */
+void cli_hooks_fire(const cli_hooks *h, art_runtime *rt, art_task *task, const char *line);
+/* A hook's own task (on_exit and the records skip it). */
+bool cli_hook_task(const art_task *task);
+void cli_hooks_free(cli_hooks *h);
 
 typedef struct cli_runtime_opts {
 	const char *cgroup_parent;

@@ -63,6 +63,9 @@ static void usage(FILE *f)
 	      "                       once MIN ran (10); open OPEN (30s), then one trial\n"
 	      "      --dep-history N  ended tasks a later depends_on may name (65536)\n"
 	      "      --explain        say in each result why the task waited\n"
+	      "      --on EVENT=CMD   run CMD on each task's EVENT (start, exit, restart, state,\n"
+	      "                       queued) with the event's JSON line on its stdin; hooks run\n"
+	      "                       one at a time, in order; their output goes to stderr\n"
 	      "Monitoring (docs/metrics.md):\n"
 	      "      --metrics-listen ADDR:PORT  serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 	      "                       while the batch runs (port 0: any; the URL goes to stderr)\n"
@@ -113,6 +116,7 @@ static const struct option options[] = {
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "explain", no_argument, NULL, OPT_EXPLAIN },
+	{ "on", required_argument, NULL, OPT_ON },
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS_LISTEN },
 	{ "sample-interval", required_argument, NULL, OPT_SAMPLE_INTERVAL },
 	{ "events", required_argument, NULL, OPT_EVENTS },
@@ -143,6 +147,7 @@ typedef struct batch {
 	int64_t default_timeout;
 	bool keep_order, stop_on_failure, strict, progress, explain;
 	FILE *events;       /* --events: written on the loop thread only */
+	cli_hooks hooks;    /* --on EVENT=CMD */
 	cli_audit *audit;   /* --audit: written under out_mu, before the record */
 
 	size_t window;          /* tasks submitted but not reported, at most */
@@ -483,6 +488,8 @@ static void stop_all_locked(batch *b)
 
 static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, void *userdata)
 {
+	if (cli_hook_task(task))
+		return; /* a hook: no record, no job */
 	batch *b = userdata;
 	job *j = art_task_userdata(task);
 	bool ok = art_result_ok(res);
@@ -535,11 +542,12 @@ static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, v
  * One call per line: stdio's lock keeps it whole. */
 static void on_event_cb(art_runtime *rt, art_task *task, const char *line, void *userdata)
 {
-	(void)rt;
-	(void)task;
 	batch *b = userdata;
-	fprintf(b->events, "%s\n", line);
-	fflush(b->events);
+	if (b->events) {
+		fprintf(b->events, "%s\n", line);
+		fflush(b->events);
+	}
+	cli_hooks_fire(&b->hooks, rt, task, line);
 }
 
 static void on_signal(art_runtime *rt, int fd, uint32_t events, void *userdata)
@@ -680,6 +688,10 @@ int cmd_batch(int argc, char **argv)
 		case OPT_EXPLAIN:
 			b.explain = true;
 			break;
+		case OPT_ON:
+			if (cli_hook_add(&b.hooks, optarg) < 0)
+				return EXIT_USAGE_BATCH;
+			break;
 		case OPT_METRICS_LISTEN:
 			metrics_listen = optarg;
 			break;
@@ -763,7 +775,7 @@ int cmd_batch(int argc, char **argv)
 		.warm_sandboxes = (unsigned)warm,
 		.on_exit = on_exit_cb,
 		.sample_interval_ns = sample_interval,
-		.on_event = b.events ? on_event_cb : NULL,
+		.on_event = b.events || b.hooks.n ? on_event_cb : NULL,
 		.event_flags = events_output ? ART_EVENTS_OUTPUT : 0,
 		.userdata = &b,
 	};
@@ -775,7 +787,7 @@ int cmd_batch(int argc, char **argv)
 		ret = EXIT_AGENTRT_FAILED;
 		goto out;
 	}
-	if (cli_apply_sched_settings(&so, b.rt) < 0) {
+	if (cli_apply_sched_settings(&so, b.rt) < 0 || cli_hooks_setup(&b.hooks, b.rt) < 0) {
 		ret = EXIT_USAGE_BATCH;
 		goto out;
 	}
@@ -868,5 +880,6 @@ out:
 	if (b.in != stdin && b.input_done)
 		fclose(b.in);
 	cli_sched_opts_free(&so);
+	cli_hooks_free(&b.hooks);
 	return ret;
 }

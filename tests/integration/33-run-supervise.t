@@ -7,7 +7,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_binaries
-plan 20
+plan 23
 
 # Each run appends the monotonic time in ms (from /proc/uptime) to FILE,
 # sleeps SECS, exits CODE.
@@ -110,3 +110,16 @@ is "$(records "$T/out" id status | sort | tr '\t\n' ': ')" \
 	"b1:exited b2:exited b3:circuit_open b4:circuit_open b5:circuit_open b6:circuit_open other:exited " \
 	"the breaker opens after 2 failed runs and turns the kind's next tasks away"
 is "$(json_get "$(record_by "$T/out" id b3)" exit_status)" 125 "a task turned away exits 125 (it never ran)"
+
+# --- hooks (batch --on EVENT=CMD): in order, with each event's JSON on stdin
+printf '%s\n' '{"id":"a","cmd":["true"]}' \
+	'{"id":"b","cmd":["sh","-c","exit 2"],"restart":{"policy":"on-failure","max_restarts":1,"backoff":"fixed:50ms"}}' \
+	>"$T/hooks.jsonl"
+artc batch -j 1 --on "start=cat >>$T/hooks.log" --on "exit=cat >>$T/hooks.log" \
+	--on "restart=cat >>$T/hooks.log" "$T/hooks.jsonl"
+is "$(count_records "$T/out")" 2 "hooks make no records of their own"
+strict_jsonl "$T/hooks.log"
+ok $? "each hook got one JSON line on its stdin"
+is "$(records "$T/hooks.log" event id | tr '\t\n' ': ')" \
+	"started:a exited:a started:b retry:b started:b exited:b " \
+	"hooks fire one at a time, in the order of the events"
