@@ -409,6 +409,8 @@ void rtm_task_retry(art_runtime *rt, art_task *t);
 void rtm_task_ended(art_runtime *rt, art_task *t);
 /* At the end of each iteration: mirrors what the loop keeps in plain fields. */
 void rtm_sync(art_runtime *rt);
+/* A kind's breaker changed state (0 closed, 1 open, 2 half-open). */
+void rtm_breaker_state(art_runtime *rt, const char *kind, int state);
 
 /* sample.c: per-task samples every config.sample_interval_ns. */
 /* The task has started: takes its baseline, makes sure the tick runs. */

@@ -28,15 +28,18 @@
 
 enum { RTM_NONE, RTM_QUEUED, RTM_RUNNING };
 
+/* The last art_end: every end gets its series. */
+#define ART_END_LAST_ ART_END_WATCHDOG
+
 struct rt_metrics {
 	metrics_registry *reg;
-	metric_counter *submitted, *started, *failed, *retries, *oom_kills, *preemptions,
+	metric_counter *submitted, *started, *failed, *retries, *restarts, *oom_kills, *preemptions,
 		*orphans_killed, *pool_hits, *pool_misses;
-	metric_counter *ended[ART_END_SKIPPED + 1];
+	metric_counter *ended[ART_END_LAST_ + 1];
 	metric_family *spawn_failures_f;
 	metric_counter *spawn_failures[ART_STAGE_SANDBOX + 1]; /* made at first use */
 	metric_histogram *duration, *queue_wait;
-	metric_family *running_f, *queued_f;
+	metric_family *running_f, *queued_f, *breaker_f;
 	metric_gauge *frozen, *held, *paused;
 	/* The last group looked up: most batches have one or a few. */
 	char *last_group;
@@ -120,6 +123,14 @@ static int rtm_build(rt_metrics *m)
 		       "1 while admission is paused for memory pressure.", &m->paused)) < 0 ||
 	    (r = counter(reg, "agentrt_task_retries_total", "Failed tries run again.",
 			 &m->retries)) < 0 ||
+	    (r = counter(reg, "agentrt_task_restarts_total",
+			 "Runs started again by a restart policy.", &m->restarts)) < 0 ||
+	    (r = metrics_gauge_new(reg,
+				   &(metric_desc){ .name = "agentrt_breaker_state",
+						   .help = "A kind's circuit breaker: 0 closed, 1 open, "
+							   "2 half-open (kinds that have one).",
+						   .labels = METRIC_LABELS("kind") },
+				   &m->breaker_f)) < 0 ||
 	    (r = counter(reg, "agentrt_oom_kills_total",
 			 "OOM kills in task cgroups, as the tasks' results report them.",
 			 &m->oom_kills)) < 0 ||
@@ -139,7 +150,7 @@ static int rtm_build(rt_metrics *m)
 			 "Output buffers that had to be allocated.", &m->pool_misses)) < 0)
 		return r;
 	/* Every reason from the start, so that a rate over one is 0, not absent. */
-	for (art_end e = ART_END_EXITED; e <= ART_END_SKIPPED; e++)
+	for (art_end e = ART_END_EXITED; e <= ART_END_LAST_; e++)
 		if ((r = metric_family_counter(ended_f, METRIC_LABELS(art_end_name(e)),
 					       &m->ended[e])) < 0)
 			return r;
@@ -265,11 +276,20 @@ static void try_ended(rt_metrics *m, const art_task *t)
 	}
 }
 
+/* A retry or a restart: the counts come from the stats (rtm_sync). */
 void rtm_task_retry(art_runtime *rt, art_task *t)
 {
 	try_ended(rt->metrics, t);
-	metric_counter_inc(rt->metrics->retries);
 	move(t, RTM_QUEUED);
+}
+
+void rtm_breaker_state(art_runtime *rt, const char *kind, int state)
+{
+	metric_gauge *g = NULL;
+	if (metric_family_gauge(rt->metrics->breaker_f, METRIC_LABELS(kind ? kind : "default"),
+				&g) == 0 &&
+	    g)
+		metric_gauge_set(g, state);
 }
 
 void rtm_task_ended(art_runtime *rt, art_task *t)
@@ -277,7 +297,7 @@ void rtm_task_ended(art_runtime *rt, art_task *t)
 	rt_metrics *m = rt->metrics;
 	const art_result *res = &t->result;
 	try_ended(m, t);
-	if (res->end >= ART_END_EXITED && res->end <= ART_END_SKIPPED)
+	if (res->end >= ART_END_EXITED && res->end <= ART_END_LAST_)
 		metric_counter_inc(m->ended[res->end]);
 	if (!art_result_ok(res))
 		metric_counter_inc(m->failed);
@@ -291,6 +311,8 @@ void rtm_sync(art_runtime *rt)
 	metric_gauge_set(m->held, rt->n_held);
 	metric_gauge_set(m->paused, rt->stats.pressure ? 1 : 0);
 	metric_counter_set(m->preemptions, (double)rt->stats.preemptions);
+	metric_counter_set(m->retries, (double)rt->stats.retries);
+	metric_counter_set(m->restarts, (double)rt->stats.restarts);
 	metric_counter_set(m->orphans_killed, (double)rt->stats.orphans_killed);
 	metric_counter_set(m->pool_hits, (double)rt->chunks.hits);
 	metric_counter_set(m->pool_misses, (double)rt->chunks.misses);

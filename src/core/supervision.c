@@ -207,6 +207,14 @@ void supervision_record(art_runtime *rt, art_task *t)
 	t->breaker_ticket = 0;
 }
 
+static void on_breaker_change(void *userdata, const char *kind, breaker_state from,
+			      breaker_state to, int64_t now)
+{
+	(void)from;
+	(void)now;
+	rtm_breaker_state(userdata, kind, to == BREAKER_OPEN ? 1 : to == BREAKER_HALF_OPEN ? 2 : 0);
+}
+
 int supervision_configure_breaker(art_runtime *rt, const char *kind, const breaker_config *cfg)
 {
 	int64_t now = mono_ns();
@@ -214,9 +222,12 @@ int supervision_configure_breaker(art_runtime *rt, const char *kind, const break
 		breaker_config off;
 		breaker_config_init(&off);
 		off.window = 0; /* kinds not configured have none */
-		int r = breaker_set_new(&off, NULL, NULL, &rt->breakers);
+		int r = breaker_set_new(&off, on_breaker_change, rt, &rt->breakers);
 		if (r < 0)
 			return r;
 	}
-	return breaker_configure(rt->breakers, kind, cfg, now);
+	int r = breaker_configure(rt->breakers, kind, cfg, now);
+	if (r == 0 && kind)
+		rtm_breaker_state(rt, kind, 0);
+	return r;
 }

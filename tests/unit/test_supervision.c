@@ -95,6 +95,12 @@ TEST(breaker_opens_fails_fast_half_opens_and_closes)
 	art_runtime_stats st;
 	art_runtime_stats_get(rt, &st);
 	CHECK_EQ_INT(st.circuit_open, 2);
+	char *text = NULL;
+	size_t len = 0;
+	CHECK_EQ_INT(art_runtime_metrics(rt, ART_METRICS_PROMETHEUS, &text, &len), 0);
+	CHECK(strstr(text, "agentrt_tasks_ended_total{reason=\"circuit_open\"} 2\n"));
+	CHECK(strstr(text, "agentrt_breaker_state{kind=\"fetch\"} 0\n")); /* closed again */
+	free(text);
 	art_runtime_free(rt);
 }
 
@@ -144,5 +150,11 @@ TEST(restarts_then_gave_up)
 	art_runtime_stats_get(rt, &st);
 	CHECK_EQ_INT(st.restarts, 2);
 	CHECK_EQ_INT(st.ended, 1);
+	char *text = NULL;
+	size_t len = 0;
+	CHECK_EQ_INT(art_runtime_metrics(rt, ART_METRICS_PROMETHEUS, &text, &len), 0);
+	CHECK(strstr(text, "agentrt_task_restarts_total 2\n"));
+	CHECK(strstr(text, "agentrt_tasks_ended_total{reason=\"gave_up\"} 1\n"));
+	free(text);
 	art_runtime_free(rt);
 }
