@@ -17,6 +17,10 @@
 #            GNU parallel's -j sweep and a fixed -j, in a memory-limited
 #            cgroup (needs root and the cgroup v1 memory controller); builds
 #            bench/mixed/work.c into BUILD_DIR/bench/; report bench/out/mixed.md
+#   python   bench/python/executor.py: agentrt.Executor against
+#            ProcessPoolExecutor and pebble (round trip, throughput, cancel,
+#            timeout overshoot), Runtime.spawn against asyncio subprocesses;
+#            builds the extension (make python); report bench/out/python.md
 #
 # The Markdown reports go to stdout and to bench/out/, progress to stderr.
 # BUILD_DIR (default: build/ next to bench/) holds the agentrt CLI and
@@ -30,15 +34,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 build=$root/build
 case ${1:-} in
-spawn | sandbox | mixed | sched | metrics | "") ;;
+spawn | sandbox | mixed | sched | metrics | python | "") ;;
 *) build=$1; shift ;;
 esac
 case $build in /*) ;; *) build=$(pwd)/$build ;; esac
-sections=${*:-spawn sandbox mixed sched metrics}
+sections=${*:-spawn sandbox mixed sched metrics python}
 for s in $sections; do
 	case $s in
-	spawn | sandbox | mixed | sched | metrics) ;;
-	*) echo "bench: unknown section \"$s\" (spawn, sandbox, mixed, sched, metrics)" >&2; exit 2 ;;
+	spawn | sandbox | mixed | sched | metrics | python) ;;
+	*) echo "bench: unknown section \"$s\" (spawn, sandbox, mixed, sched, metrics, python)" >&2; exit 2 ;;
 	esac
 done
 
@@ -85,6 +89,16 @@ for s in $sections; do
 		[ -x "$build/agentrt" ] || echo "bench: $build/agentrt is missing (run make); measuring GNU parallel only" >&2
 		"$python" "$here/mixed/mixed.py" --build "$build" --work "$build/bench/work" \
 			--out "$here/out/mixed.md" || status=$?
+		;;
+	python)
+		# Debian's interpreter: the one the extension is built for (make python).
+		py=${PYTHON:-/usr/bin/python3}
+		if ! make -s -C "$root" python PYTHON="$py" >&2; then
+			echo "bench: the Python extension does not build (make python): skipping the python section" >&2
+			continue
+		fi
+		"$py" -c 'import pebble' 2>/dev/null || echo "bench: pebble is missing (scripts/deps.sh installs python3-pebble); skipping it" >&2
+		"$py" "$here/python/executor.py" --out "$here/out/python.md" || status=$?
 		;;
 	sched | metrics)
 		# Micro-benchmarks of the library's internals: built against the

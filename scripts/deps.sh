@@ -9,8 +9,9 @@ set -eu
 # valgrind, iproute2 (ip, ss inside sandboxes). seccomp filters: libseccomp.
 # The CLI's metrics endpoint: libmicrohttpd; promtool (prometheus) checks it.
 # Benchmarks: GNU parallel and bubblewrap (peers we measure against).
-# The Python package (python/): headers, setuptools, pytest for Debian's python3.
-pkgs="gcc make pkg-config libjansson-dev libseccomp-dev libmicrohttpd-dev perl python3 procps util-linux valgrind parallel bubblewrap iproute2 prometheus python3-dev python3-setuptools python3-pytest"
+# The Python package (python/): headers, setuptools, pytest for Debian's python3;
+# pebble: the peer of agentrt.Executor in bench/python/.
+pkgs="gcc make pkg-config libjansson-dev libseccomp-dev libmicrohttpd-dev perl python3 procps util-linux valgrind parallel bubblewrap iproute2 prometheus python3-dev python3-setuptools python3-pytest python3-pebble"
 
 missing=""
 for p in $pkgs; do

@@ -21,7 +21,9 @@ from ._errors import (
     TaskNotDone,
     TaskStartFailed,
     TaskTimeout,
+    WorkerCrashed,
 )
+from ._executor import Executor, ExecutorFuture, RemoteTraceback
 from ._result import Result
 from ._runtime import OutputStream, Runtime, Task
 
@@ -42,5 +44,9 @@ __all__ = [
     "TaskCancelled",
     "MemoryLimitExceeded",
     "TaskStartFailed",
+    "WorkerCrashed",
+    "Executor",
+    "ExecutorFuture",
+    "RemoteTraceback",
     "lib_version",
 ]
