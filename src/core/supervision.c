@@ -143,7 +143,6 @@ bool supervision_task_end(art_runtime *rt, art_task *t)
 	int64_t now = mono_ns();
 	art_result *res = &t->result;
 	loop_timer_disarm(rt->loop, &t->backoff_timer);
-	health_stopped(t);
 	if (!t->sup)
 		return true;
 	supervise_action a;

@@ -492,32 +492,28 @@ static int parse_stdin(parser *p, const char *path, json_t *v)
 	return 0;
 }
 
-static int parse_timeout(parser *p, const char *path, json_t *v)
+/* A duration field, handed to its setter. */
+static int duration_field(parser *p, const char *path, const json_t *v,
+			  int (*set)(art_spec *, int64_t))
 {
 	int64_t ns;
-	int r;
-
 	if (json_is_null(v))
 		return 0;
-	r = get_duration(p, path, v, &ns);
+	int r = get_duration(p, path, v, &ns);
 	if (r < 0)
 		return r;
-	r = art_spec_set_timeout(p->spec, ns);
+	r = set(p->spec, ns);
 	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+static int parse_timeout(parser *p, const char *path, json_t *v)
+{
+	return duration_field(p, path, v, art_spec_set_timeout);
 }
 
 static int parse_grace(parser *p, const char *path, json_t *v)
 {
-	int64_t ns;
-	int r;
-
-	if (json_is_null(v))
-		return 0;
-	r = get_duration(p, path, v, &ns);
-	if (r < 0)
-		return r;
-	r = art_spec_set_grace(p->spec, ns);
-	return r < 0 ? setter_failed(p, path, r) : 0;
+	return duration_field(p, path, v, art_spec_set_grace);
 }
 
 /* A number of CPUs (1.5, or "1.5"), in thousandths. */
@@ -1346,18 +1342,22 @@ static int parse_retries(parser *p, const char *path, json_t *v)
 	return r < 0 ? setter_failed(p, path, r) : 0;
 }
 
-static int parse_session(parser *p, const char *path, json_t *v)
+/* A boolean field, handed to its setter. */
+static int bool_field(parser *p, const char *path, const json_t *v, int (*set)(art_spec *, int))
 {
 	bool on = false;
-	int r;
-
 	if (json_is_null(v))
 		return 0;
-	r = get_bool(p, path, v, &on);
+	int r = get_bool(p, path, v, &on);
 	if (r < 0)
 		return r;
-	r = art_spec_set_session(p->spec, on);
+	r = set(p->spec, on);
 	return r < 0 ? setter_failed(p, path, r) : 0;
+}
+
+static int parse_session(parser *p, const char *path, json_t *v)
+{
+	return bool_field(p, path, v, art_spec_set_session);
 }
 
 /* "on-failure", or {"policy", "max_restarts", "window", "backoff",
@@ -1483,26 +1483,12 @@ static int parse_health(parser *p, const char *path, json_t *v)
 
 static int parse_watchdog(parser *p, const char *path, json_t *v)
 {
-	int64_t ns = 0;
-	if (json_is_null(v))
-		return 0;
-	int r = get_duration(p, path, v, &ns);
-	if (r < 0)
-		return r;
-	r = art_spec_set_watchdog(p->spec, ns);
-	return r < 0 ? setter_failed(p, path, r) : 0;
+	return duration_field(p, path, v, art_spec_set_watchdog);
 }
 
 static int parse_notify(parser *p, const char *path, json_t *v)
 {
-	bool on = false;
-	if (json_is_null(v))
-		return 0;
-	int r = get_bool(p, path, v, &on);
-	if (r < 0)
-		return r;
-	r = art_spec_set_notify(p->spec, on);
-	return r < 0 ? setter_failed(p, path, r) : 0;
+	return bool_field(p, path, v, art_spec_set_notify);
 }
 
 static const struct {
