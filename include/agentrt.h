@@ -720,6 +720,17 @@ typedef struct art_task_stats {
  * thread other than the loop's it asks the loop and waits for the answer:
  * -ETIMEDOUT when no thread drives the loop within 1 s. */
 ART_PUBLIC int art_task_stats_get(art_task *task, art_task_stats *out);
+/* [any thread] Changes a cgroup limit of a running task (memory,
+ * memory_high, swap, cpu, cpu_weight, pids, io_weight) until its run ends;
+ * a restart starts again from the spec. As at the start, a memory limit
+ * comes with no swap unless the spec set swap. -ESRCH: not running;
+ * -EOPNOTSUPP: the task has no cgroup (sandbox level none, no cgroups
+ * here) or the controller is missing; -EINVAL: not a cgroup limit, or out
+ * of range; -ETIMEDOUT when no thread drives the loop within 1 s; the
+ * kernel's refusal otherwise (cgroup v1: -EBUSY for memory below what the
+ * task uses). */
+ART_PUBLIC int art_task_set_limit(art_task *task, art_limit limit, uint64_t value,
+				  art_error *err);
 /* [loop thread] Why the task waited before it started (or, while queued,
  * so far), largest reasons first: "waited 1.20s: dependencies 0.70s,
  * group cap 0.40s, priority 0.10s", or "did not wait". -ENOBUFS when it

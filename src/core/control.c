@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Requests about one running task from any thread: cancel, pause, resume,
- * and its live statistics. The loop applies them; a statistics request is
- * answered under the runtime's lock, which its asker waits on.
+ * its live statistics, a change of limit. The loop applies them; a
+ * statistics or limit request is answered under the runtime's lock, which
+ * its asker waits on (so an asker that gave up can take its request back).
  */
 #include <errno.h>
 #include <string.h>
@@ -56,6 +57,23 @@ void control_answer_stats(art_runtime *rt, list_node *reqs)
 	while ((n = list_pop_front(reqs))) {
 		stats_req *r = container_of(n, stats_req, link);
 		control_stats(r->task, r->out);
+		r->done = true;
+		any = true;
+	}
+	if (any)
+		pthread_cond_broadcast(&rt->stats_done);
+}
+
+/* Called with rt->mu held, on the loop thread. A cgroup write is quick,
+ * but a lower v1 memory limit makes the kernel reclaim first: it is done
+ * under mu all the same, as the asker's request lives on its stack. */
+void control_answer_limits(art_runtime *rt, list_node *reqs)
+{
+	list_node *n;
+	bool any = false;
+	while ((n = list_pop_front(reqs))) {
+		limit_req *r = container_of(n, limit_req, link);
+		r->result = iso_set_limit(r->task, r->limit, r->value, &r->err);
 		r->done = true;
 		any = true;
 	}

@@ -204,6 +204,17 @@ typedef struct stats_req {
 	bool done;
 } stats_req;
 
+/* art_task_set_limit from another thread: answered by the loop. */
+typedef struct limit_req {
+	list_node link;
+	art_task *task;
+	art_limit limit;
+	uint64_t value;
+	art_error err;
+	int result;
+	bool done;
+} limit_req;
+
 struct art_runtime {
 	art_runtime_config cfg;
 	loop *loop;
@@ -216,8 +227,9 @@ struct art_runtime {
 	list_node cancels; /* cancel_req */
 	list_node ctls;    /* ctl_req */
 	list_node stat_reqs; /* stats_req, answered under mu */
+	list_node limit_reqs; /* limit_req, answered under mu */
 	list_node session_kicks; /* session.c: tasks with lines queued by art_task_send */
-	pthread_cond_t stats_done;
+	pthread_cond_t stats_done; /* a stats_req or limit_req was answered */
 	atomic_bool req_cancel_all, req_finish, req_stop;
 	atomic_uint req_max_running; /* 0: no change requested */
 	atomic_uint req_warm;        /* REQ_WARM_NONE: no change requested */
@@ -309,6 +321,7 @@ void task_wake_for_signal(art_task *t, int64_t now);
 /* control.c */
 void control_apply(art_runtime *rt, cancel_req *c);
 void control_answer_stats(art_runtime *rt, list_node *reqs);
+void control_answer_limits(art_runtime *rt, list_node *reqs);
 void control_stats(art_task *t, art_task_stats *out);
 /* Back to QUEUED for another try: what the last one held is released. */
 void task_reset_for_retry(art_task *t);
@@ -334,6 +347,8 @@ void iso_release(art_task *t);
 void iso_runtime_free(art_runtime *rt);
 /* Reaps the inits still exiting (blocking; they have been killed). */
 void iso_teardowns_free(art_runtime *rt);
+/* Changes a cgroup limit of a running task (art_task_set_limit). */
+int iso_set_limit(art_task *t, art_limit limit, uint64_t value, art_error *err);
 /* The task cgroup for s's limits; *out NULL when cgroups are unusable. */
 int iso_make_cgroup(art_runtime *rt, const art_spec *s, cg_task **out, art_error *err);
 /* Everything a sandbox for sb needs; plan owns what p->mounts points to. */

@@ -70,12 +70,12 @@ static const struct {
 	{ ART_LIMIT_IO_WEIGHT, CG_LIM_IO_WEIGHT },
 };
 
-static void fill_limits(const art_spec *s, cg_limits *lim)
+/* The cgroup limits among v[] (indexed by art_limit) whose bits are in set. */
+static void limits_from(const uint64_t *v, unsigned set, cg_limits *lim)
 {
 	memset(lim, 0, sizeof(*lim));
-	const uint64_t *v = s->limits;
 	for (size_t i = 0; i < ARRAY_SIZE(cg_bits); i++)
-		if (s->limits_set & (1u << cg_bits[i].limit))
+		if (set & (1u << cg_bits[i].limit))
 			lim->set |= cg_bits[i].bit;
 	lim->memory_max = v[ART_LIMIT_MEMORY];
 	lim->memory_high = v[ART_LIMIT_MEMORY_HIGH];
@@ -84,6 +84,43 @@ static void fill_limits(const art_spec *s, cg_limits *lim)
 	lim->cpu_weight = (uint32_t)v[ART_LIMIT_CPU_WEIGHT];
 	lim->pids_max = v[ART_LIMIT_PIDS];
 	lim->io_weight = (uint32_t)v[ART_LIMIT_IO_WEIGHT];
+}
+
+static void fill_limits(const art_spec *s, cg_limits *lim)
+{
+	limits_from(s->limits, s->limits_set, lim);
+}
+
+int iso_set_limit(art_task *t, art_limit limit, uint64_t value, art_error *err)
+{
+	const char *id = art_spec_id(t->spec) ?: "(no id)";
+	int r = spec_check_limit(limit, value);
+	if (r < 0)
+		return art_error_set(err, r, "task %s: limit %d: value out of range", id,
+				     (int)limit);
+	if (!(SPEC_CGROUP_LIMITS & (1u << limit)))
+		return art_error_set(err, -EINVAL,
+				     "task %s: only cgroup limits can change while it runs", id);
+	if (t->state != ART_TASK_RUNNING)
+		return art_error_set(err, -ESRCH, "task %s: not running", id);
+	if (!t->cg)
+		return art_error_set(err, -EOPNOTSUPP,
+				     "task %s: no cgroup of its own (sandbox level none, or no "
+				     "cgroups here)", id);
+	uint64_t v[ART_LIMIT__COUNT] = { 0 };
+	unsigned set = 1u << limit;
+	v[limit] = value;
+	if (limit == ART_LIMIT_MEMORY && (cg_root_supported(t->rt->cg) & CG_LIM_SWAP)) {
+		/* As at the start (iso_make_cgroup): a memory limit means
+		 * memory, not swap, unless the spec said otherwise. */
+		set |= 1u << ART_LIMIT_SWAP;
+		v[ART_LIMIT_SWAP] = (t->spec->limits_set & (1u << ART_LIMIT_SWAP))
+					    ? t->spec->limits[ART_LIMIT_SWAP]
+					    : 0;
+	}
+	cg_limits lim;
+	limits_from(v, set, &lim);
+	return cg_task_update(t->cg, &lim, err);
 }
 
 static unsigned supported_limits(art_runtime *rt)

@@ -231,6 +231,7 @@ static void drain_inbox(art_runtime *rt)
 	session_drain(rt);
 	pthread_mutex_lock(&rt->mu);
 	control_answer_stats(rt, &rt->stat_reqs);
+	control_answer_limits(rt, &rt->limit_reqs);
 	pthread_mutex_unlock(&rt->mu);
 	unsigned want = atomic_exchange(&rt->req_max_running, 0);
 	if (want)
@@ -273,6 +274,7 @@ int art_runtime_new(const art_runtime_config *config, art_runtime **out, art_err
 	list_init(&rt->cancels);
 	list_init(&rt->ctls);
 	list_init(&rt->stat_reqs);
+	list_init(&rt->limit_reqs);
 	list_init(&rt->session_kicks);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -767,6 +769,31 @@ int art_task_stats_get(art_task *t, art_task_stats *out)
 		return -ETIMEDOUT;
 	*out = st;
 	return 0;
+}
+
+int art_task_set_limit(art_task *t, art_limit limit, uint64_t value, art_error *err)
+{
+	art_runtime *rt = t->rt;
+	if (on_loop_thread(rt))
+		return iso_set_limit(t, limit, value, err);
+	limit_req req = { .task = t, .limit = limit, .value = value };
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 1;
+	int r = 0;
+	pthread_mutex_lock(&rt->mu);
+	list_add_tail(&rt->limit_reqs, &req.link);
+	loop_wake(rt->loop);
+	while (!req.done && r == 0)
+		r = pthread_cond_timedwait(&rt->stats_done, &rt->mu, &until);
+	if (!req.done)
+		list_remove(&req.link);
+	pthread_mutex_unlock(&rt->mu);
+	if (!req.done)
+		return art_error_set(err, -ETIMEDOUT, "no thread drives the runtime's loop");
+	if (req.result < 0 && err)
+		*err = req.err;
+	return req.result;
 }
 
 const char *art_task_state_name(art_task_state state)

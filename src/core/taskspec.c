@@ -275,7 +275,7 @@ int art_spec_set_grace(art_spec *s, int64_t ns)
 	return 0;
 }
 
-int art_spec_set_limit(art_spec *s, art_limit limit, uint64_t value)
+int spec_check_limit(art_limit limit, uint64_t value)
 {
 	if ((unsigned)limit >= ART_LIMIT__COUNT)
 		return -EINVAL;
@@ -284,6 +284,14 @@ int art_spec_set_limit(art_spec *s, art_limit limit, uint64_t value)
 		return -EINVAL;
 	if (limit == ART_LIMIT_CPU && (value < 1 || value > UINT32_MAX / 100))
 		return -EINVAL;
+	return 0;
+}
+
+int art_spec_set_limit(art_spec *s, art_limit limit, uint64_t value)
+{
+	int r = spec_check_limit(limit, value);
+	if (r < 0)
+		return r;
 	s->limits[limit] = value;
 	s->limits_set |= 1u << limit;
 	return 0;

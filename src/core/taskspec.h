@@ -108,6 +108,8 @@ struct art_spec {
 
 /* The level a task runs at: the one set, or LIMITS when a cgroup limit is set. */
 art_sandbox_level spec_effective_level(const art_spec *s);
+/* 0 if value is in range for limit, -EINVAL otherwise. */
+int spec_check_limit(art_limit limit, uint64_t value);
 /* Bits of art_limit that need a cgroup. */
 #define SPEC_CGROUP_LIMITS                                                              \
 	((1u << ART_LIMIT_MEMORY) | (1u << ART_LIMIT_MEMORY_HIGH) | (1u << ART_LIMIT_SWAP) | \

@@ -1327,6 +1327,33 @@ static int apply_limits(const cg_task *cg, const cg_limits *lim, art_error *err)
 	return 0;
 }
 
+static int task_read_u64(const cg_task *cg, int ctrl, const char *file, uint64_t *v);
+
+int cg_task_update(cg_task *cg, const cg_limits *lim, art_error *err)
+{
+	const cg_root *root = cg->root;
+	if ((lim->set & root->supported) != lim->set)
+		return art_error_set(err, -EOPNOTSUPP, "cgroups: %s cannot change that limit",
+				     cg->name);
+	uint64_t cur;
+	if (root->version == CG_V1 && (lim->set & CG_LIM_MEMORY) && (lim->set & CG_LIM_SWAP) &&
+	    task_read_u64(cg, C_MEMORY, "memory.limit_in_bytes", &cur) == 0 &&
+	    lim->memory_max > cur) {
+		/* Raising: the kernel keeps memory <= memory + swap at every
+		 * step, so the sum goes up first; apply_limits then writes
+		 * memory, and the sum again. */
+		uint64_t sum = lim->memory_max > UINT64_MAX - lim->swap_max
+				       ? UINT64_MAX
+				       : lim->memory_max + lim->swap_max;
+		char val[32];
+		fmt_u64(val, sizeof(val), sum, "-1");
+		int r = set_file(cg, C_MEMORY, "memory.memsw.limit_in_bytes", val, err);
+		if (r < 0)
+			return r;
+	}
+	return apply_limits(cg, lim, err);
+}
+
 static void task_free(cg_task *cg)
 {
 	for (int h = 0; h < C_COUNT; h++)

@@ -111,6 +111,10 @@ const char *cg_root_path(const cg_root *root);
  * The task is on the root's list until cg_task_destroy. */
 int cg_task_create(cg_root *root, const char *name, const cg_limits *lim, cg_task **out,
 		   art_error *err);
+/* Changes the limits in lim->set of a live cgroup. All must be supported
+ * (-EOPNOTSUPP otherwise, nothing written); the kernel's refusal comes
+ * back as is, e.g. -EBUSY on v1 for memory below what is in use. */
+int cg_task_update(cg_task *cg, const cg_limits *lim, art_error *err);
 /* Moves process `pid` (and its threads) into the task's cgroup, in every
  * hierarchy (a failure part way leaves it moved in the ones before). */
 int cg_task_attach(cg_task *cg, pid_t pid);
