@@ -15,6 +15,8 @@ from ._errors import (
     Error,
     MemoryLimitExceeded,
     RuntimeClosed,
+    SessionClosed,
+    SessionQueueFull,
     SpecError,
     TaskCancelled,
     TaskFailed,
@@ -25,7 +27,7 @@ from ._errors import (
 )
 from ._executor import Executor, ExecutorFuture, RemoteTraceback
 from ._result import Result
-from ._runtime import OutputStream, Runtime, Task
+from ._runtime import Message, MessageStream, OutputStream, Runtime, Task
 
 __version__ = "0.1.0"
 
@@ -35,9 +37,13 @@ __all__ = [
     "Task",
     "Result",
     "OutputStream",
+    "Message",
+    "MessageStream",
     "Error",
     "SpecError",
     "RuntimeClosed",
+    "SessionClosed",
+    "SessionQueueFull",
     "TaskNotDone",
     "TaskFailed",
     "TaskTimeout",

@@ -8,12 +8,19 @@
  * the tasks outlives them (PR_SET_PDEATHSIG is tied to it, agentrt.h).
  *
  * The loop thread never touches Python. Its callbacks (on_exit, on_output,
- * on_event) copy what they need into plain C records under one mutex per
- * runtime and signal:
+ * on_message, on_event) copy what they need into plain C records under one
+ * mutex per runtime and signal:
  *  - a condition variable per task, on which Python threads wait with the
- *    GIL released (Handle.wait, Handle.read);
+ *    GIL released (Handle.wait, Handle.read, Handle.recv, Handle.reply);
  *  - a Notifier's eventfd, for asyncio: the event loop watches it with
- *    add_reader and drains the serial numbers of the tasks that moved.
+ *    add_reader and drains the serial numbers of the tasks that moved;
+ *  - with Runtime(on_event=...), a condition variable per runtime on which
+ *    the package's event thread waits (EventQueue.get).
+ *
+ * The library's [loop thread] calls that Python needs are made on the loop
+ * thread: art_task_close_stdin of a session through a mailbox (an eventfd
+ * watched with art_runtime_watch_fd), and the write end of a "pipe" stdin
+ * is taken over in the "started" event (stdin_handover).
  *
  * Locks: core.mu guards every rec of that core; a notifier's mu guards its
  * queue. Order: core.mu, then notifier.mu. Nothing is called into the
@@ -39,6 +46,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +57,8 @@
 static PyObject *Error;
 static PyObject *SpecError;
 static PyObject *RuntimeClosed;
+static PyObject *SessionClosed;
+static PyObject *SessionQueueFull;
 static unsigned long main_thread_ident;
 static atomic_uint_fast64_t next_serial = 1;
 
@@ -54,6 +67,16 @@ static atomic_uint_fast64_t next_serial = 1;
  * (KeyboardInterrupt); other threads wait without waking. */
 #define SIGNAL_CHECK_NS (100 * 1000000LL)
 #define STREAM_LIMIT_DEFAULT ((size_t)1 << 20)
+/* Events kept for Runtime(on_event=...) and not yet delivered; beyond, new
+ * ones are dropped (counted in stats()["events_dropped"]): a callback that
+ * cannot keep up must not grow memory without bound. */
+#define EVENT_QUEUE_MAX 65536
+/* Messages handed to Python per Handle.recv call. */
+#define RECV_BATCH_MAX 256
+/* Lines sent with the GIL held below this size: art_task_send only copies
+ * under a mutex that the loop holds briefly, and releasing the GIL would
+ * cost more than the copy. */
+#define SEND_NOGIL_MIN 65536
 
 static int64_t mono_ns(void)
 {
@@ -88,6 +111,32 @@ static char *dup_bytes(const char *data, size_t len)
 
 typedef struct rec rec;
 
+/* One line of a session task's stdout (config.on_message), copied: the
+ * struct, the line and its id are one allocation. */
+typedef struct msg {
+	struct msg *next;
+	size_t len;
+	bool is_json;
+	char *id; /* into the allocation, or NULL */
+	char line[]; /* len + 1, NUL-terminated */
+} msg;
+
+/* A request waiting for the message with its id (Handle.expect): the
+ * loop thread hands such a message to it instead of the queue, so that
+ * callers of request() and a reader of messages() never take each
+ * other's messages. */
+typedef struct reqw {
+	struct reqw *next;
+	msg *reply; /* once it came */
+	char id[];
+} reqw;
+
+/* One event line for Runtime(on_event=...). */
+typedef struct evline {
+	struct evline *next;
+	char text[];
+} evline;
+
 typedef struct notifier {
 	atomic_int refs;
 	pthread_mutex_t mu;
@@ -115,6 +164,21 @@ typedef struct core {
 	/* Copies of the config's strings, which the runtime keeps pointers to. */
 	char *cgroup_parent;
 	char *workspace_dir;
+	/* The mailbox: tasks whose session input Python threads closed, for
+	 * art_task_close_stdin, which only the loop thread may call. Watched
+	 * on the loop (on_mailbox); under mu, each entry holds a reference. */
+	int mbox_fd;
+	art_task **mbox;
+	size_t mbox_n, mbox_cap;
+	/* Runtime(on_event=...): event lines copied on the loop thread, for
+	 * the package's event thread (EventQueue.get). keep_events is set
+	 * before the loop thread starts; the rest is under mu. */
+	bool keep_events;
+	pthread_cond_t ev_cond;
+	evline *ev_head, *ev_tail;
+	size_t ev_n;
+	uint64_t ev_dropped;
+	bool ev_final; /* the runtime is freed: no event will come */
 } core;
 
 typedef enum phase {
@@ -166,6 +230,22 @@ struct rec {
 	rres res;
 	notifier *nt;
 	bool nt_pending;
+	/* Sessions: `session` is the spec's, constant. Messages not yet read
+	 * (at most stream_limit bytes of lines, else the oldest are dropped)
+	 * and the requests waiting for theirs. */
+	bool session;
+	msg *mq_head, *mq_tail;
+	size_t mq_bytes;
+	uint64_t mq_dropped;
+	reqw *reqs;
+	/* stdin "pipe": our duplicate of the write end, taken over at each
+	 * start (stdin_handover); -1 before, and once closed. A writer marks
+	 * it busy and, if it was replaced or closed meanwhile, closes it
+	 * itself, so that no descriptor is closed under a write. */
+	int stdin_fd;
+	bool stdin_busy;
+	bool stdin_closed; /* close_stdin(), the Handle gone, or the end: no more writes */
+	int stdin_err;     /* the hand-over failed (errno) */
 };
 
 /* ------------------------------------------------------------ notifier */
@@ -231,6 +311,15 @@ static void core_unref(core *c)
 {
 	if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
+	/* The mailbox is empty: loop_main drained it before freeing the runtime. */
+	free(c->mbox);
+	if (c->mbox_fd >= 0)
+		close(c->mbox_fd);
+	for (evline *e = c->ev_head, *next; e; e = next) {
+		next = e->next;
+		free(e);
+	}
+	pthread_cond_destroy(&c->ev_cond);
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cond);
 	free(c->cgroup_parent);
@@ -263,6 +352,17 @@ static void rec_unref(rec *r)
 	notifier_unref(r->nt);
 	free(r->buf[0].data);
 	free(r->buf[1].data);
+	for (msg *m = r->mq_head, *next; m; m = next) {
+		next = m->next;
+		free(m);
+	}
+	for (reqw *w = r->reqs, *next; w; w = next) {
+		next = w->next;
+		free(w->reply);
+		free(w);
+	}
+	if (r->stdin_fd >= 0)
+		close(r->stdin_fd); /* on_exit closes it; a failed submit never had one */
 	free(r->sample);
 	rres_free(&r->res);
 	free(r->id);
@@ -317,12 +417,174 @@ static void on_output_cb(art_runtime *rt, art_task *task, int stream, const char
 		return;
 	pthread_mutex_lock(&c->mu);
 	r->out_bytes[stream - 1] += len;
-	if (r->stream_limit && len) {
+	/* A session's stdout comes as messages (on_message_cb): not twice. */
+	if (r->stream_limit && len && !(r->session && stream == ART_STREAM_STDOUT)) {
 		sbuf_append(&r->buf[stream - 1], data, len, r->stream_limit);
 		pthread_cond_broadcast(&r->cond);
 		notify_locked(r);
 	}
 	pthread_mutex_unlock(&c->mu);
+}
+
+/* With c->mu held: appends m to the unread messages, dropping the oldest
+ * beyond the stream limit (the newest is kept whole even if it alone is
+ * larger: a message cannot be cut). */
+static void mq_push_locked(rec *r, msg *m)
+{
+	while (r->mq_head && r->mq_bytes + m->len + 1 > r->stream_limit) {
+		msg *old = r->mq_head;
+		r->mq_head = old->next;
+		if (!r->mq_head)
+			r->mq_tail = NULL;
+		r->mq_bytes -= old->len + 1;
+		r->mq_dropped++;
+		free(old);
+	}
+	m->next = NULL;
+	if (r->mq_tail)
+		r->mq_tail->next = m;
+	else
+		r->mq_head = m;
+	r->mq_tail = m;
+	r->mq_bytes += m->len + 1;
+}
+
+static reqw *reqw_find_locked(const rec *r, const char *id)
+{
+	for (reqw *w = r->reqs; w; w = w->next)
+		if (!strcmp(w->id, id))
+			return w;
+	return NULL;
+}
+
+/* A line of a session's stdout: to the request waiting for its id, else
+ * to the queue (when live output is kept). The lookup is a list walk:
+ * there are as many entries as requests in flight, one per thread in
+ * request() (an asyncio program with thousands in flight pays a walk
+ * per message with an id). */
+static void on_message_cb(art_runtime *rt, art_task *task, const char *line, size_t len,
+			  int is_json, const char *id, void *userdata)
+{
+	(void)rt;
+	core *c = userdata;
+	rec *r = art_task_userdata(task);
+	if (!r)
+		return;
+	size_t id_len = id ? strlen(id) : 0;
+	msg *m = malloc(sizeof(*m) + len + 1 + (id ? id_len + 1 : 0));
+	if (m) {
+		memcpy(m->line, line, len);
+		m->line[len] = 0;
+		m->len = len;
+		m->is_json = is_json != 0;
+		m->id = NULL;
+		if (id) {
+			m->id = m->line + len + 1;
+			memcpy(m->id, id, id_len + 1);
+		}
+	}
+	pthread_mutex_lock(&c->mu);
+	if (!m) {
+		r->mq_dropped++; /* out of memory: lost, but counted */
+	} else {
+		reqw *w = m->id ? reqw_find_locked(r, m->id) : NULL;
+		if (w && !w->reply) {
+			w->reply = m;
+			m = NULL;
+		} else if (r->stream_limit) {
+			mq_push_locked(r, m);
+			m = NULL;
+		}
+		pthread_cond_broadcast(&r->cond);
+		notify_locked(r);
+	}
+	pthread_mutex_unlock(&c->mu);
+	free(m); /* neither awaited nor kept (spawned with stream=False) */
+}
+
+/* With c->mu held: closes our stdin for writing (close_stdin, the task's
+ * end) and returns the descriptor for the caller to close once unlocked,
+ * or -1 when there is none or a writer still uses it (the writer closes
+ * it: it sees that stdin_fd changed). */
+static int stdin_detach_locked(rec *r)
+{
+	int fd = r->stdin_busy ? -1 : r->stdin_fd;
+	r->stdin_fd = -1;
+	r->stdin_closed = true;
+	pthread_cond_broadcast(&r->cond);
+	return fd;
+}
+
+/*
+ * A "pipe" stdin's write end belongs to the runtime and may be used on the
+ * loop thread only (art_task_stdin_fd). At each start, on the loop thread,
+ * we take a duplicate of it and close the runtime's copy: ours is then the
+ * only writer, so Python threads write to it without the loop, and closing
+ * it is the task's end of file. Ours is nonblocking (the task reads from
+ * another file description): a writer waits in poll(), which lets it give
+ * up at a timeout and run signal handlers.
+ */
+static void stdin_handover(core *c, rec *r, art_task *task)
+{
+	int fd = art_task_stdin_fd(task);
+	if (fd < 0)
+		return;
+	int err = 0;
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (dup < 0) {
+		err = errno;
+	} else if (fcntl(dup, F_SETFL, O_NONBLOCK) < 0) {
+		err = errno;
+		close(dup);
+		dup = -1;
+	}
+	/* Also when the duplicate failed: the task reads end of file rather
+	 * than waiting for a writer that will never come. */
+	art_task_close_stdin(task);
+	int old;
+	pthread_mutex_lock(&c->mu);
+	if (r->stdin_closed) {
+		old = dup; /* closed before the start: end of file at once */
+	} else {
+		/* A retry's new pipe replaces the last try's, whose reader is gone. */
+		old = r->stdin_busy ? -1 : r->stdin_fd;
+		r->stdin_fd = dup;
+		if (dup < 0) {
+			r->stdin_closed = true;
+			r->stdin_err = err;
+		}
+		pthread_cond_broadcast(&r->cond);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (old >= 0)
+		close(old);
+}
+
+/* With Runtime(on_event=...): a copy of the line for the event thread. */
+static void event_keep(core *c, const char *line)
+{
+	size_t len = strlen(line);
+	evline *e = malloc(sizeof(*e) + len + 1);
+	if (e) {
+		memcpy(e->text, line, len + 1);
+		e->next = NULL;
+	}
+	pthread_mutex_lock(&c->mu);
+	if (!e || c->ev_n >= EVENT_QUEUE_MAX) {
+		c->ev_dropped++;
+	} else {
+		if (c->ev_tail)
+			c->ev_tail->next = e;
+		else
+			c->ev_head = e;
+		c->ev_tail = e;
+		c->ev_n++;
+		if (c->ev_n == 1) /* a reader waits only while the queue is empty */
+			pthread_cond_broadcast(&c->ev_cond);
+		e = NULL;
+	}
+	pthread_mutex_unlock(&c->mu);
+	free(e);
 }
 
 /* The value after `key` (which includes the opening quote, if any) in one
@@ -339,6 +601,8 @@ static void on_event_cb(art_runtime *rt, art_task *task, const char *line, void 
 	(void)rt;
 	core *c = userdata;
 	rec *r = art_task_userdata(task);
+	if (c->keep_events)
+		event_keep(c, line);
 	const char *ev = ev_find(line, ",\"event\":\"");
 	if (!r || !ev)
 		return;
@@ -352,6 +616,7 @@ static void on_event_cb(art_runtime *rt, art_task *task, const char *line, void 
 			r->attempt = (unsigned)strtoul(att, NULL, 10);
 		r->started_ns = mono_ns();
 		pthread_mutex_unlock(&c->mu);
+		stdin_handover(c, r, task);
 	} else if (!strncmp(ev, "state\"", 6)) {
 		const char *to = ev_find(ev, ",\"to\":\"");
 		if (!to)
@@ -427,12 +692,72 @@ static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, v
 		r->pid = res->pid;
 	art_task *t = r->task;
 	r->task = NULL;
+	int stdin_fd = stdin_detach_locked(r);
 	pthread_cond_broadcast(&r->cond);
 	notify_locked(r);
 	pthread_mutex_unlock(&c->mu);
+	if (stdin_fd >= 0)
+		close(stdin_fd);
 	if (t)
 		art_task_unref(t);
 	rec_unref(r); /* the loop's reference, taken at submit */
+}
+
+/* ------------------------------------------------------------ the mailbox */
+
+/* With the GIL held and the core not closing (so the loop thread drains
+ * the mailbox before it frees the runtime, see loop_main): asks the loop
+ * thread to close t's session input. Takes over the reference t. */
+static int mailbox_post(core *c, art_task *t)
+{
+	pthread_mutex_lock(&c->mu);
+	if (c->mbox_n == c->mbox_cap) {
+		size_t cap = c->mbox_cap ? c->mbox_cap * 2 : 16;
+		art_task **q = realloc(c->mbox, cap * sizeof(*q));
+		if (!q) {
+			pthread_mutex_unlock(&c->mu);
+			return -ENOMEM;
+		}
+		c->mbox = q;
+		c->mbox_cap = cap;
+	}
+	c->mbox[c->mbox_n++] = t;
+	pthread_mutex_unlock(&c->mu);
+	uint64_t one = 1;
+	ssize_t w = write(c->mbox_fd, &one, sizeof(one));
+	(void)w; /* EAGAIN only when the counter is full: it is readable anyway */
+	return 0;
+}
+
+static art_task **mailbox_take(core *c, size_t *n)
+{
+	pthread_mutex_lock(&c->mu);
+	art_task **q = c->mbox;
+	*n = c->mbox_n;
+	c->mbox = NULL;
+	c->mbox_n = c->mbox_cap = 0;
+	pthread_mutex_unlock(&c->mu);
+	return q;
+}
+
+/* On the loop thread: the [loop thread] calls asked for. */
+static void on_mailbox(art_runtime *rt, int fd, uint32_t events, void *userdata)
+{
+	(void)rt;
+	(void)events;
+	core *c = userdata;
+	uint64_t v;
+	ssize_t rd = read(fd, &v, sizeof(v));
+	(void)rd;
+	size_t n;
+	art_task **q = mailbox_take(c, &n);
+	for (size_t i = 0; i < n; i++) {
+		/* Lines already sent are written first, then end of file; no
+		 * effect on a task that has ended. */
+		art_task_close_stdin(q[i]);
+		art_task_unref(q[i]);
+	}
+	free(q);
 }
 
 /* ------------------------------------------------------------ the loop thread */
@@ -449,9 +774,22 @@ static void *loop_main(void *arg)
 	while (!c->stop_requested)
 		pthread_cond_wait(&c->cond, &c->mu);
 	pthread_mutex_unlock(&c->mu);
+	/* Nothing is posted once close() began: the references the mailbox
+	 * still holds go now, while the runtime lives (no art_task outlives it). */
+	size_t n;
+	art_task **q = mailbox_take(c, &n);
+	for (size_t i = 0; i < n; i++)
+		art_task_unref(q[i]);
+	free(q);
 	/* Kills and reaps everything, on this thread, calling on_exit for every
 	 * task still there. */
 	art_runtime_free(c->rt);
+	/* Its last events are queued: the event thread may end once it has
+	 * delivered them. */
+	pthread_mutex_lock(&c->mu);
+	c->ev_final = true;
+	pthread_cond_broadcast(&c->ev_cond);
+	pthread_mutex_unlock(&c->mu);
 	return NULL;
 }
 
@@ -564,8 +902,40 @@ typedef struct {
 
 static PyTypeObject Handle_Type;
 
+/* With the GIL held: closes the task's input for writing. A "pipe": our
+ * descriptor (the only writer, stdin_handover) is closed, or, before the
+ * start, the runtime's is closed at the start. A session: the loop thread
+ * closes it after the lines already sent (mailbox). Returns 1 if it was
+ * open, 0 if not, -ENOMEM. */
+static int rec_close_stdin(rec *r)
+{
+	core *c = r->c;
+	pthread_mutex_lock(&c->mu);
+	bool was_open = !r->stdin_closed && !r->done;
+	int fd = stdin_detach_locked(r);
+	art_task *t = NULL;
+	/* See Handle_cancel: the runtime lives while the GIL is held and the
+	 * core is not closing; the reference goes to the mailbox. */
+	if (r->session && was_open && !c->closing && r->task) {
+		t = r->task;
+		art_task_ref(t);
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (fd >= 0)
+		close(fd);
+	if (t && mailbox_post(c, t) < 0) {
+		art_task_unref(t);
+		return -ENOMEM;
+	}
+	return was_open;
+}
+
 static void Handle_dealloc(HandleObject *self)
 {
+	/* As for a file object: no one can write to the task any more, so it
+	 * reads end of file. */
+	if (self->r)
+		rec_close_stdin(self->r);
 	rec_unref(self->r);
 	Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -598,15 +968,15 @@ static int parse_timeout(PyObject *obj, int64_t *deadline)
 	return 0;
 }
 
-typedef bool (*ready_fn)(const rec *r, int arg);
+typedef bool (*ready_fn)(const rec *r, intptr_t arg);
 
-static bool ready_done(const rec *r, int arg)
+static bool ready_done(const rec *r, intptr_t arg)
 {
 	(void)arg;
 	return r->done;
 }
 
-static bool ready_stream(const rec *r, int stream)
+static bool ready_stream(const rec *r, intptr_t stream)
 {
 	const sbuf *b = &r->buf[stream];
 	return r->done || b->len > b->off;
@@ -615,7 +985,7 @@ static bool ready_stream(const rec *r, int stream)
 /* Waits with the GIL released until ready() or the deadline. On the main
  * thread it wakes every SIGNAL_CHECK_NS to run signal handlers. Returns 1
  * when ready, 0 at the deadline, -1 with an exception set. */
-static int rec_wait(rec *r, ready_fn ready, int arg, int64_t deadline)
+static int rec_wait(rec *r, ready_fn ready, intptr_t arg, int64_t deadline)
 {
 	core *c = r->c;
 	bool interruptible = is_main_thread();
@@ -736,6 +1106,37 @@ static PyObject *Handle_resume(HandleObject *self, PyObject *unused)
 	return handle_pause(self, false);
 }
 
+/* set_limit(name, value) -> bool: art_task_set_limit (GIL released: the
+ * loop answers); False once the task has ended. name as in the spec's
+ * limits; value in the library's unit (bytes, thousandths of a CPU, ...),
+ * 2**64 - 1 for none. */
+static PyObject *Handle_set_limit(HandleObject *self, PyObject *args)
+{
+	const char *name;
+	unsigned long long value;
+	if (!PyArg_ParseTuple(args, "sK:set_limit", &name, &value))
+		return NULL;
+	int limit = 0;
+	while (limit < ART_LIMIT__COUNT && strcmp(art_limit_name((art_limit)limit), name) != 0)
+		limit++;
+	if (limit == ART_LIMIT__COUNT)
+		return PyErr_Format(PyExc_ValueError, "set_limit: no limit named %s", name);
+	art_task *t = handle_task(self);
+	if (!t)
+		Py_RETURN_FALSE;
+	art_error err = { 0 };
+	int r;
+	Py_BEGIN_ALLOW_THREADS
+	r = art_task_set_limit(t, (art_limit)limit, value, &err);
+	Py_END_ALLOW_THREADS
+	art_task_unref(t);
+	if (r == -ESRCH)
+		Py_RETURN_FALSE;
+	if (r < 0)
+		return raise_art(r == -EINVAL ? PyExc_ValueError : Error, r, &err, "set_limit");
+	Py_RETURN_TRUE;
+}
+
 /* live() -> dict | None: art_task_stats_get, read now (GIL released: the
  * loop answers); None once the task has ended. */
 static PyObject *Handle_live(HandleObject *self, PyObject *unused)
@@ -785,6 +1186,10 @@ static PyObject *Handle_read(HandleObject *self, PyObject *args, PyObject *kwds)
 	rec *r = self->r;
 	if (!r->stream_limit) {
 		PyErr_SetString(Error, "live output is off for this task (spawned with stream=False)");
+		return NULL;
+	}
+	if (r->session && stream == ART_STREAM_STDOUT) {
+		PyErr_SetString(Error, "a session's stdout comes as messages: use Task.messages()");
 		return NULL;
 	}
 	if (block) {
@@ -879,6 +1284,456 @@ static PyObject *str_or_none(const char *s)
 	if (!s)
 		Py_RETURN_NONE;
 	return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "replace");
+}
+
+/* ------------------------------------------------------------ Handle: sessions, stdin */
+
+/* SessionClosed, saying why the task's input is closed. */
+static PyObject *raise_closed(rec *r, const char *verb)
+{
+	core *c = r->c;
+	pthread_mutex_lock(&c->mu);
+	bool done = r->done, closed = r->stdin_closed;
+	int err = r->stdin_err;
+	pthread_mutex_unlock(&c->mu);
+	char why[160];
+	if (done || c->closing)
+		snprintf(why, sizeof(why), "it has ended");
+	else if (err)
+		snprintf(why, sizeof(why), "its stdin pipe could not be taken over: %s",
+			 strerror(err));
+	else if (closed)
+		snprintf(why, sizeof(why), "its stdin was closed (close_stdin())");
+	else
+		snprintf(why, sizeof(why), "it stopped reading its stdin");
+	if (r->id)
+		PyErr_Format(SessionClosed, "cannot %s task '%s': %s", verb, r->id, why);
+	else
+		PyErr_Format(SessionClosed, "cannot %s the task: %s", verb, why);
+	return NULL;
+}
+
+static int need_session(rec *r)
+{
+	if (r->session)
+		return 0;
+	PyErr_SetString(Error, "not a session task: spawn it with session=True");
+	return -1;
+}
+
+/* send(line: bytes) -> None: queues one line for a session's stdin
+ * (art_task_send; a newline is added unless it ends with one). Never
+ * blocks. The GIL stays held: art_task_send only copies under a mutex,
+ * and the GIL is what keeps close() from freeing the runtime meanwhile
+ * (see Handle_cancel). */
+static PyObject *Handle_send(HandleObject *self, PyObject *arg)
+{
+	rec *r = self->r;
+	core *c = r->c;
+	if (need_session(r) < 0)
+		return NULL;
+	Py_buffer buf;
+	if (PyObject_GetBuffer(arg, &buf, PyBUF_SIMPLE) < 0)
+		return NULL;
+	art_task *t = NULL;
+	if (!c->closing) {
+		pthread_mutex_lock(&c->mu);
+		/* Once close_stdin() returned, nothing more is accepted, though
+		 * the loop thread may not have closed the channel yet. */
+		if (!r->stdin_closed && r->task) {
+			t = r->task;
+			art_task_ref(t);
+		}
+		pthread_mutex_unlock(&c->mu);
+	}
+	if (!t) {
+		PyBuffer_Release(&buf);
+		return raise_closed(r, "send to");
+	}
+	int rc = art_task_send(t, buf.buf, (size_t)buf.len);
+	art_task_unref(t);
+	PyBuffer_Release(&buf);
+	switch (rc) {
+	case 0:
+		Py_RETURN_NONE;
+	case -EPIPE:
+		return raise_closed(r, "send to");
+	case -ENOBUFS:
+		PyErr_Format(SessionQueueFull,
+			     "cannot send to %s%s%s: %u MiB of lines wait to be written; try again "
+			     "once it has read some",
+			     r->id ? "task '" : "the task", r->id ? r->id : "", r->id ? "'" : "",
+			     ART_SESSION_QUEUE_MAX >> 20);
+		return NULL;
+	case -EINVAL:
+		PyErr_SetString(PyExc_ValueError, "a line sent to a session cannot contain a newline");
+		return NULL;
+	case -ENOMEM:
+		return PyErr_NoMemory();
+	default:
+		errno = -rc;
+		return PyErr_SetFromErrno(PyExc_OSError);
+	}
+}
+
+static bool ready_msg(const rec *r, intptr_t arg)
+{
+	(void)arg;
+	return r->done || r->mq_head;
+}
+
+/* (text: str, is_json: bool, id: str | None) */
+static PyObject *msg_tuple(const msg *m)
+{
+	PyObject *text = PyUnicode_DecodeUTF8(m->line, (Py_ssize_t)m->len, "replace");
+	if (!text)
+		return NULL;
+	return Py_BuildValue("(NON)", text, m->is_json ? Py_True : Py_False, str_or_none(m->id));
+}
+
+/* recv(block=True, timeout=None, max=256) -> list | None: the next
+ * messages of a session, as msg_tuple()s; [] at the end (the task is done
+ * and every message was read); None when none came before the timeout
+ * (or at once without block). */
+static PyObject *Handle_recv(HandleObject *self, PyObject *args, PyObject *kwds)
+{
+	static char *kwlist[] = { "block", "timeout", "max", NULL };
+	int block = 1;
+	PyObject *timeout = Py_None;
+	Py_ssize_t max = RECV_BATCH_MAX;
+	int64_t deadline;
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|pOn:recv", kwlist, &block, &timeout, &max))
+		return NULL;
+	rec *r = self->r;
+	if (need_session(r) < 0)
+		return NULL;
+	if (!r->stream_limit) {
+		PyErr_SetString(Error, "messages are not kept for this task (spawned with "
+				       "stream=False); request() still gets its answers");
+		return NULL;
+	}
+	if (max <= 0)
+		max = RECV_BATCH_MAX;
+	if (block) {
+		if (parse_timeout(timeout, &deadline) < 0)
+			return NULL;
+		if (rec_wait(r, ready_msg, 0, deadline) < 0)
+			return NULL;
+	}
+	core *c = r->c;
+	pthread_mutex_lock(&c->mu);
+	msg *head = r->mq_head, *last = NULL;
+	Py_ssize_t n = 0;
+	for (msg *m = head; m && n < max; m = m->next) {
+		last = m;
+		r->mq_bytes -= m->len + 1;
+		n++;
+	}
+	if (last) {
+		r->mq_head = last->next;
+		if (!r->mq_head)
+			r->mq_tail = NULL;
+		last->next = NULL;
+	}
+	bool done = r->done;
+	pthread_mutex_unlock(&c->mu);
+	if (!n) {
+		if (done)
+			return PyList_New(0);
+		Py_RETURN_NONE;
+	}
+	PyObject *list = PyList_New(n);
+	Py_ssize_t i = 0;
+	for (msg *m = head, *next; m; m = next, i++) {
+		next = m->next;
+		PyObject *item = list ? msg_tuple(m) : NULL;
+		if (list && !item)
+			Py_CLEAR(list);
+		if (list)
+			PyList_SET_ITEM(list, i, item);
+		free(m);
+	}
+	return list;
+}
+
+/* expect(id: str) -> None: the message with this id (the answer to a
+ * request about to be sent) will go to reply(id), not to recv(). */
+static PyObject *Handle_expect(HandleObject *self, PyObject *arg)
+{
+	rec *r = self->r;
+	if (need_session(r) < 0)
+		return NULL;
+	Py_ssize_t len;
+	const char *id = PyUnicode_AsUTF8AndSize(arg, &len);
+	if (!id)
+		return NULL;
+	if ((size_t)len != strlen(id)) {
+		PyErr_SetString(PyExc_ValueError, "a request id cannot contain NUL");
+		return NULL;
+	}
+	reqw *w = malloc(sizeof(*w) + (size_t)len + 1);
+	if (!w)
+		return PyErr_NoMemory();
+	memcpy(w->id, id, (size_t)len + 1);
+	w->reply = NULL;
+	core *c = r->c;
+	pthread_mutex_lock(&c->mu);
+	bool dup = reqw_find_locked(r, id) != NULL;
+	if (!dup) {
+		w->next = r->reqs;
+		r->reqs = w;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (dup) {
+		free(w);
+		PyErr_Format(PyExc_ValueError, "a request with id %R is already waiting", arg);
+		return NULL;
+	}
+	Py_RETURN_NONE;
+}
+
+static bool ready_reply(const rec *r, intptr_t id)
+{
+	const reqw *w = reqw_find_locked(r, (const char *)id);
+	return r->done || !w || w->reply;
+}
+
+/* reply(id, block=True, timeout=None) -> tuple | None | False: the
+ * answer to expect(id), as a msg_tuple(); None when it has not come
+ * before the timeout (the request still waits: unexpect() gives it up);
+ * False when the task ended without it. */
+static PyObject *Handle_reply(HandleObject *self, PyObject *args, PyObject *kwds)
+{
+	static char *kwlist[] = { "id", "block", "timeout", NULL };
+	const char *id;
+	int block = 1;
+	PyObject *timeout = Py_None;
+	int64_t deadline;
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "s|pO:reply", kwlist, &id, &block, &timeout))
+		return NULL;
+	rec *r = self->r;
+	if (block) {
+		if (parse_timeout(timeout, &deadline) < 0)
+			return NULL;
+		if (rec_wait(r, ready_reply, (intptr_t)id, deadline) < 0)
+			return NULL;
+	}
+	core *c = r->c;
+	pthread_mutex_lock(&c->mu);
+	reqw **pp = &r->reqs;
+	while (*pp && strcmp((*pp)->id, id))
+		pp = &(*pp)->next;
+	reqw *w = *pp;
+	msg *m = NULL;
+	bool done = r->done, found = w != NULL;
+	if (w && (w->reply || done)) {
+		m = w->reply;
+		*pp = w->next;
+	} else {
+		w = NULL; /* still waiting, or not there */
+	}
+	pthread_mutex_unlock(&c->mu);
+	free(w);
+	if (m) {
+		PyObject *t = msg_tuple(m);
+		free(m);
+		return t;
+	}
+	if (!found) {
+		PyErr_Format(Error, "no request with id '%s' is waiting", id);
+		return NULL;
+	}
+	if (done)
+		Py_RETURN_FALSE;
+	Py_RETURN_NONE;
+}
+
+/* unexpect(id) -> None: gives up a request; an answer that came
+ * meanwhile goes to recv() like any message. */
+static PyObject *Handle_unexpect(HandleObject *self, PyObject *arg)
+{
+	const char *id = PyUnicode_AsUTF8(arg);
+	if (!id)
+		return NULL;
+	rec *r = self->r;
+	core *c = r->c;
+	pthread_mutex_lock(&c->mu);
+	reqw **pp = &r->reqs;
+	while (*pp && strcmp((*pp)->id, id))
+		pp = &(*pp)->next;
+	reqw *w = *pp;
+	msg *m = NULL;
+	if (w) {
+		*pp = w->next;
+		m = w->reply;
+		if (m && r->stream_limit) {
+			mq_push_locked(r, m);
+			m = NULL;
+			pthread_cond_broadcast(&r->cond);
+			notify_locked(r);
+		}
+	}
+	pthread_mutex_unlock(&c->mu);
+	free(m);
+	free(w);
+	Py_RETURN_NONE;
+}
+
+/*
+ * A write to a pipe whose reader is gone raises SIGPIPE. Python ignores
+ * it, but a host may have set it back to the default, which would kill
+ * the process: as the library does for sessions (src/core/session.c), the
+ * signal is blocked on this thread around the writes and one they raised
+ * is taken back (SIGPIPE for a write goes to the writing thread).
+ */
+typedef struct sigpipe_guard {
+	sigset_t set, old;
+	bool was_pending;
+} sigpipe_guard;
+
+static void sigpipe_block(sigpipe_guard *g)
+{
+	sigset_t pending;
+	sigemptyset(&g->set);
+	sigaddset(&g->set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &g->set, &g->old);
+	g->was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+}
+
+static void sigpipe_restore(sigpipe_guard *g, bool raised)
+{
+	if (raised && !g->was_pending) {
+		struct timespec zero = { 0, 0 };
+		while (sigtimedwait(&g->set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+/* Without the GIL: writes p[*off..len) into the nonblocking fd as the
+ * pipe takes it, until all is written, `until`, a signal (EINTR) or an
+ * error, whose errno it returns. */
+static int write_until(int fd, const char *p, size_t len, size_t *off, int64_t until)
+{
+	int err = 0;
+	sigpipe_guard g;
+	sigpipe_block(&g);
+	while (*off < len) {
+		ssize_t n = write(fd, p + *off, len - *off);
+		if (n > 0) {
+			*off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			break; /* the caller runs signal handlers */
+		if (n < 0 && errno != EAGAIN) {
+			err = errno;
+			break;
+		}
+		int64_t now = mono_ns();
+		if (now >= until)
+			break;
+		int64_t ms = until == INT64_MAX ? -1 : (until - now + 999999) / 1000000;
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		if (poll(&pfd, 1, ms > INT_MAX ? INT_MAX : (int)ms) < 0) {
+			if (errno != EINTR)
+				err = errno;
+			break;
+		}
+		/* POLLERR (no reader): the next write says EPIPE. */
+	}
+	sigpipe_restore(&g, err == EPIPE);
+	return err;
+}
+
+static bool ready_stdin(const rec *r, intptr_t arg)
+{
+	(void)arg;
+	return r->done || r->stdin_closed || (r->stdin_fd >= 0 && !r->stdin_busy);
+}
+
+/* write_stdin(data, timeout=None) -> int: writes to a "pipe" stdin,
+ * waiting (GIL released) for the task to start, for another writer to
+ * finish, and for the task to read. Returns the bytes written: all of
+ * them, unless the timeout passed first. One call's bytes are never
+ * interleaved with another's. */
+static PyObject *Handle_write_stdin(HandleObject *self, PyObject *args, PyObject *kwds)
+{
+	static char *kwlist[] = { "data", "timeout", NULL };
+	Py_buffer buf;
+	PyObject *timeout = Py_None;
+	int64_t deadline;
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*|O:write_stdin", kwlist, &buf, &timeout))
+		return NULL;
+	rec *r = self->r;
+	core *c = r->c;
+	if (parse_timeout(timeout, &deadline) < 0) {
+		PyBuffer_Release(&buf);
+		return NULL;
+	}
+	int got = rec_wait(r, ready_stdin, 0, deadline);
+	if (got <= 0) {
+		PyBuffer_Release(&buf);
+		return got < 0 ? NULL : PyLong_FromLong(0);
+	}
+	pthread_mutex_lock(&c->mu);
+	int fd = r->stdin_closed || r->done ? -1 : r->stdin_fd;
+	if (fd >= 0)
+		r->stdin_busy = true;
+	pthread_mutex_unlock(&c->mu);
+	if (fd < 0) {
+		PyBuffer_Release(&buf);
+		return raise_closed(r, "write to");
+	}
+	const char *p = buf.buf;
+	size_t len = (size_t)buf.len, off = 0;
+	bool interruptible = is_main_thread(), interrupted = false;
+	int err = 0;
+	while (off < len) {
+		int64_t slice_end = interruptible ? mono_ns() + SIGNAL_CHECK_NS : INT64_MAX;
+		int64_t until = deadline < slice_end ? deadline : slice_end;
+		Py_BEGIN_ALLOW_THREADS
+		err = write_until(fd, p, len, &off, until);
+		Py_END_ALLOW_THREADS
+		if (err || off == len)
+			break;
+		if (deadline != INT64_MAX && mono_ns() >= deadline)
+			break;
+		if (interruptible && PyErr_CheckSignals() < 0) {
+			interrupted = true;
+			break;
+		}
+	}
+	pthread_mutex_lock(&c->mu);
+	r->stdin_busy = false;
+	/* Closed (close_stdin, the end) or replaced (a retry) while we wrote:
+	 * the descriptor was left to us. */
+	bool left_to_us = r->stdin_fd != fd;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&c->mu);
+	if (left_to_us)
+		close(fd);
+	PyBuffer_Release(&buf);
+	if (interrupted)
+		return NULL;
+	if (err == EPIPE)
+		return raise_closed(r, "write to");
+	if (err) {
+		errno = err;
+		return PyErr_SetFromErrno(PyExc_OSError);
+	}
+	return PyLong_FromSize_t(off);
+}
+
+/* close_stdin() -> bool: ends the task's input (rec_close_stdin); False
+ * if it was closed already or the task has ended. */
+static PyObject *Handle_close_stdin(HandleObject *self, PyObject *unused)
+{
+	(void)unused;
+	int r = rec_close_stdin(self->r);
+	if (r < 0)
+		return PyErr_NoMemory();
+	return PyBool_FromLong(r);
 }
 
 /* The result as a dict of plain values, or None before the end. */
@@ -1061,12 +1916,30 @@ static PyObject *Handle_get_streaming(HandleObject *self, void *closure)
 	return PyBool_FromLong(self->r->stream_limit != 0);
 }
 
+static PyObject *Handle_get_session(HandleObject *self, void *closure)
+{
+	(void)closure;
+	return PyBool_FromLong(self->r->session);
+}
+
+static PyObject *Handle_get_messages_dropped(HandleObject *self, void *closure)
+{
+	(void)closure;
+	core *c = self->r->c;
+	pthread_mutex_lock(&c->mu);
+	uint64_t d = self->r->mq_dropped;
+	pthread_mutex_unlock(&c->mu);
+	return PyLong_FromUnsignedLongLong(d);
+}
+
 static PyMethodDef Handle_methods[] = {
 	{ "wait", (PyCFunction)(void (*)(void))Handle_wait, METH_VARARGS | METH_KEYWORDS,
 	  "wait(timeout=None) -> bool: waits (GIL released) until the task ends." },
 	{ "done", (PyCFunction)Handle_done, METH_NOARGS, "Whether the task has ended." },
 	{ "cancel", (PyCFunction)Handle_cancel, METH_NOARGS,
 	  "Stops the task (SIGTERM to its group, SIGKILL after its grace); False if already done." },
+	{ "set_limit", (PyCFunction)Handle_set_limit, METH_VARARGS,
+	  "set_limit(name, value) -> bool: changes a cgroup limit of the running task" },
 	{ "pause", (PyCFunction)Handle_pause, METH_NOARGS,
 	  "Stops a running task where it is (freezer or SIGSTOP); False if it has ended." },
 	{ "resume", (PyCFunction)Handle_resume, METH_NOARGS,
@@ -1082,6 +1955,22 @@ static PyMethodDef Handle_methods[] = {
 	{ "result", (PyCFunction)Handle_result, METH_NOARGS,
 	  "The result as a dict, or None while the task runs." },
 	{ "info", (PyCFunction)Handle_info, METH_NOARGS, "What is known while the task runs." },
+	{ "send", (PyCFunction)Handle_send, METH_O,
+	  "send(line: bytes) -> None: queues one line for a session's stdin." },
+	{ "recv", (PyCFunction)(void (*)(void))Handle_recv, METH_VARARGS | METH_KEYWORDS,
+	  "recv(block=True, timeout=None, max=256) -> list | None: the next messages; [] at "
+	  "the end." },
+	{ "expect", (PyCFunction)Handle_expect, METH_O,
+	  "expect(id) -> None: the message with this id goes to reply(id)." },
+	{ "reply", (PyCFunction)(void (*)(void))Handle_reply, METH_VARARGS | METH_KEYWORDS,
+	  "reply(id, block=True, timeout=None) -> tuple | None | False" },
+	{ "unexpect", (PyCFunction)Handle_unexpect, METH_O,
+	  "unexpect(id) -> None: gives up a request." },
+	{ "write_stdin", (PyCFunction)(void (*)(void))Handle_write_stdin,
+	  METH_VARARGS | METH_KEYWORDS,
+	  "write_stdin(data, timeout=None) -> int: writes to a \"pipe\" stdin." },
+	{ "close_stdin", (PyCFunction)Handle_close_stdin, METH_NOARGS,
+	  "close_stdin() -> bool: ends the task's input." },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -1092,6 +1981,9 @@ static PyGetSetDef Handle_getset[] = {
 	{ "phase", (getter)Handle_get_phase, NULL,
 	  "queued, held, running, stopping, frozen or done.", NULL },
 	{ "streaming", (getter)Handle_get_streaming, NULL, "Whether live output is kept.", NULL },
+	{ "session", (getter)Handle_get_session, NULL, "Whether it is a session task.", NULL },
+	{ "messages_dropped", (getter)Handle_get_messages_dropped, NULL,
+	  "Messages dropped for the stream limit (or memory).", NULL },
 	{ NULL, NULL, NULL, NULL, NULL },
 };
 
@@ -1103,6 +1995,102 @@ static PyTypeObject Handle_Type = {
 	.tp_dealloc = (destructor)Handle_dealloc,
 	.tp_methods = Handle_methods,
 	.tp_getset = Handle_getset,
+};
+
+/* ------------------------------------------------------------ EventQueue */
+
+/* The events of a runtime made with {"events": True}, for the package's
+ * event thread. It holds the core, not the Core object, so that a Runtime
+ * dropped without close() is still closed by its deallocation. */
+typedef struct {
+	PyObject_HEAD
+	core *c;
+} EventQueueObject;
+
+static PyTypeObject EventQueue_Type;
+
+static void EventQueue_dealloc(EventQueueObject *self)
+{
+	core_unref(self->c);
+	Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* get(timeout=None) -> list[str] | None: the event lines queued so far,
+ * in order, waiting (GIL released) until there is one; [] at the timeout;
+ * None once the runtime is freed and every line was taken. */
+static PyObject *EventQueue_get(EventQueueObject *self, PyObject *args, PyObject *kwds)
+{
+	static char *kwlist[] = { "timeout", NULL };
+	PyObject *timeout = Py_None;
+	int64_t deadline;
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "|O:get", kwlist, &timeout))
+		return NULL;
+	if (parse_timeout(timeout, &deadline) < 0)
+		return NULL;
+	core *c = self->c;
+	bool interruptible = is_main_thread(), final = false;
+	evline *head = NULL;
+	for (;;) {
+		Py_BEGIN_ALLOW_THREADS
+		pthread_mutex_lock(&c->mu);
+		int64_t slice_end = interruptible ? mono_ns() + SIGNAL_CHECK_NS : INT64_MAX;
+		int64_t until = deadline < slice_end ? deadline : slice_end;
+		while (!c->ev_head && !c->ev_final) {
+			if (until == INT64_MAX) {
+				pthread_cond_wait(&c->ev_cond, &c->mu);
+				continue;
+			}
+			struct timespec ts = { .tv_sec = until / NSEC_PER_SEC,
+					       .tv_nsec = until % NSEC_PER_SEC };
+			if (pthread_cond_timedwait(&c->ev_cond, &c->mu, &ts) == ETIMEDOUT)
+				break;
+		}
+		head = c->ev_head;
+		c->ev_head = c->ev_tail = NULL;
+		c->ev_n = 0;
+		final = c->ev_final;
+		pthread_mutex_unlock(&c->mu);
+		Py_END_ALLOW_THREADS
+		if (head || final)
+			break;
+		if (deadline != INT64_MAX && mono_ns() >= deadline)
+			break;
+		if (interruptible && PyErr_CheckSignals() < 0)
+			return NULL;
+	}
+	if (!head) {
+		if (final)
+			Py_RETURN_NONE;
+		return PyList_New(0);
+	}
+	PyObject *list = PyList_New(0);
+	for (evline *e = head, *next; e; e = next) {
+		next = e->next;
+		if (list) {
+			PyObject *s = PyUnicode_DecodeUTF8(e->text, (Py_ssize_t)strlen(e->text),
+							   "replace");
+			if (!s || PyList_Append(list, s) < 0)
+				Py_CLEAR(list);
+			Py_XDECREF(s);
+		}
+		free(e);
+	}
+	return list;
+}
+
+static PyMethodDef EventQueue_methods[] = {
+	{ "get", (PyCFunction)(void (*)(void))EventQueue_get, METH_VARARGS | METH_KEYWORDS,
+	  "get(timeout=None) -> list[str] | None: the next event lines; None at the end." },
+	{ NULL, NULL, 0, NULL },
+};
+
+static PyTypeObject EventQueue_Type = {
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "agentrt._agentrt.EventQueue",
+	.tp_basicsize = sizeof(EventQueueObject),
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_doc = "A runtime's event lines (made by Core.event_queue).",
+	.tp_dealloc = (destructor)EventQueue_dealloc,
+	.tp_methods = EventQueue_methods,
 };
 
 /* ------------------------------------------------------------ Core */
@@ -1191,6 +2179,15 @@ static int Core_init(CoreObject *self, PyObject *args, PyObject *kwds)
 	atomic_init(&c->refs, 1);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cond, NULL);
+	cond_init_mono(&c->ev_cond);
+	c->mbox_fd = -1;
+	PyObject *events = PyDict_GetItemString(cfg, "events"); /* borrowed */
+	int keep = events ? PyObject_IsTrue(events) : 0;
+	if (keep < 0) {
+		core_unref(c);
+		return -1;
+	}
+	c->keep_events = keep;
 
 	art_runtime_config conf = { 0 };
 	if (get_uint(cfg, "max_running", &conf.max_running) < 0 ||
@@ -1214,6 +2211,7 @@ static int Core_init(CoreObject *self, PyObject *args, PyObject *kwds)
 	conf.workspace_dir = c->workspace_dir;
 	conf.on_exit = on_exit_cb;
 	conf.on_output = on_output_cb;
+	conf.on_message = on_message_cb;
 	conf.on_event = on_event_cb;
 	conf.userdata = c;
 
@@ -1222,6 +2220,18 @@ static int Core_init(CoreObject *self, PyObject *args, PyObject *kwds)
 	if (r < 0) {
 		core_unref(c);
 		raise_art(Error, r, &err, "cannot create the runtime");
+		return -1;
+	}
+	/* The mailbox is watched now: art_runtime_watch_fd may be called only
+	 * from the loop thread or before art_runtime_run. */
+	c->mbox_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	r = c->mbox_fd < 0 ? -errno
+			   : art_runtime_watch_fd(c->rt, c->mbox_fd, EPOLLIN, on_mailbox, c);
+	if (r < 0) {
+		art_runtime_free(c->rt);
+		core_unref(c);
+		errno = -r;
+		PyErr_SetFromErrno(PyExc_OSError);
 		return -1;
 	}
 	/* The loop thread takes no signal: they go to Python's threads. */
@@ -1350,6 +2360,8 @@ static PyObject *Core_submit(CoreObject *self, PyObject *args, PyObject *kwds)
 	rc->ph = PH_QUEUED;
 	rc->submitted_ns = mono_ns();
 	rc->stream_limit = stream_limit > 0 ? (size_t)stream_limit : 0;
+	rc->session = art_spec_session(spec) != 0;
+	rc->stdin_fd = -1;
 	h->r = rc;
 
 	art_task *t = NULL;
@@ -1480,7 +2492,11 @@ static PyObject *Core_stats(CoreObject *self, PyObject *unused)
 	art_runtime_stats s;
 	/* Approximate off the loop thread (agentrt.h): counters read racily. */
 	art_runtime_stats_get(self->c->rt, &s);
-	return Py_BuildValue(
+	core *c = self->c;
+	pthread_mutex_lock(&c->mu);
+	uint64_t ev_dropped = c->ev_dropped;
+	pthread_mutex_unlock(&c->mu);
+	PyObject *d = Py_BuildValue(
 		"{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:I,s:I,s:K,s:K,s:K,s:K,s:I,s:K,s:K,s:K,s:I,s:I,s:O}",
 		"submitted", (unsigned long long)s.submitted, "started",
 		(unsigned long long)s.started, "ended", (unsigned long long)s.ended,
@@ -1493,6 +2509,28 @@ static PyObject *Core_stats(CoreObject *self, PyObject *unused)
 		"skipped", (unsigned long long)s.skipped, "retries", (unsigned long long)s.retries,
 		"preemptions", (unsigned long long)s.preemptions, "frozen", s.frozen, "held",
 		s.held, "pressure", s.pressure ? Py_True : Py_False);
+	if (d && set_item(d, "events_dropped", PyLong_FromUnsignedLongLong(ev_dropped)) < 0)
+		Py_CLEAR(d);
+	return d;
+}
+
+/* event_queue() -> EventQueue, for a runtime made with {"events": True}. */
+static PyObject *Core_event_queue(CoreObject *self, PyObject *unused)
+{
+	(void)unused;
+	core *c = self->c;
+	if (core_usable(c) < 0)
+		return NULL;
+	if (!c->keep_events) {
+		PyErr_SetString(PyExc_RuntimeError, "the runtime was made without events");
+		return NULL;
+	}
+	EventQueueObject *q = PyObject_New(EventQueueObject, &EventQueue_Type);
+	if (!q)
+		return NULL;
+	atomic_fetch_add(&c->refs, 1);
+	q->c = c;
+	return (PyObject *)q;
 }
 
 static PyObject *Core_metrics(CoreObject *self, PyObject *args)
@@ -1531,6 +2569,8 @@ static PyMethodDef Core_methods[] = {
 	{ "control", (PyCFunction)Core_control, METH_VARARGS, NULL },
 	{ "stats", (PyCFunction)Core_stats, METH_NOARGS, "The runtime's counters (approximate)." },
 	{ "metrics", (PyCFunction)Core_metrics, METH_VARARGS, "metrics(format=0) -> str" },
+	{ "event_queue", (PyCFunction)Core_event_queue, METH_NOARGS,
+	  "event_queue() -> EventQueue: the event lines (a runtime made with events)." },
 	{ NULL, NULL, 0, NULL },
 };
 
@@ -1658,8 +2698,27 @@ PyMODINIT_FUNC PyInit__agentrt(void)
 	Py_XDECREF(bases);
 	if (!RuntimeClosed)
 		goto fail;
+	bases = PyTuple_Pack(2, Error, PyExc_BrokenPipeError);
+	SessionClosed = bases ? new_exception(m, "SessionClosed",
+					      "The task's input is closed: it ended, stopped "
+					      "reading its stdin, or close_stdin() was called.",
+					      bases)
+			      : NULL;
+	Py_XDECREF(bases);
+	if (!SessionClosed)
+		goto fail;
+	bases = PyTuple_Pack(2, Error, PyExc_BlockingIOError);
+	SessionQueueFull = bases ? new_exception(m, "SessionQueueFull",
+						 "A session's send queue is full (16 MiB not yet "
+						 "written): try again once the task has read some.",
+						 bases)
+				 : NULL;
+	Py_XDECREF(bases);
+	if (!SessionQueueFull)
+		goto fail;
 	if (add_type(m, &Core_Type, "Core") < 0 || add_type(m, &Handle_Type, "Handle") < 0 ||
-	    add_type(m, &Notifier_Type, "Notifier") < 0)
+	    add_type(m, &Notifier_Type, "Notifier") < 0 ||
+	    add_type(m, &EventQueue_Type, "EventQueue") < 0)
 		goto fail;
 	if (PyModule_AddStringConstant(m, "LIB_VERSION", ART_VERSION_STRING) < 0 ||
 	    PyModule_AddIntConstant(m, "RT_KILL_ORPHANS", ART_RT_KILL_ORPHANS) < 0 ||

@@ -1,7 +1,8 @@
 """asyncio support. The C side writes an eventfd (a Notifier) when a task
-that a coroutine waits on ends or writes output; each event loop watches
-its Notifier with add_reader, so completions wake the loop directly,
-without polling and without a thread per task."""
+that a coroutine waits on ends, writes output or (a session) prints a
+message; each event loop watches its Notifier with add_reader, so
+completions wake the loop directly, without polling and without a thread
+per task."""
 from __future__ import annotations
 
 import asyncio
@@ -13,9 +14,11 @@ from ._agentrt import Notifier
 from ._result import Result
 
 if TYPE_CHECKING:
-    from ._runtime import OutputStream, Task
+    from collections.abc import Mapping
 
-__all__ = ["AsyncRuntime", "wait_async", "iter_lines"]
+    from ._runtime import Message, MessageStream, OutputStream, Task
+
+__all__ = ["AsyncRuntime", "wait_async", "iter_lines", "iter_messages", "request_async"]
 
 
 class _Bridge:
@@ -91,6 +94,58 @@ async def iter_lines(task: "Task", stream: "OutputStream", binary: bool) -> Asyn
             await ev.wait()
             continue
         stream._feed(chunk)
+
+
+async def iter_messages(stream: "MessageStream") -> AsyncIterator["Message"]:
+    """As iter_lines: the loop thread writes the Notifier when a message
+    comes (on_message), and the task's Event is set."""
+    h = stream._h
+    b = _bridge()
+    ev = b.event(h.serial)
+    while True:
+        m = stream._pop()
+        if m is not None:
+            yield m
+            continue
+        if stream._eof:
+            return
+        ev.clear()
+        h.watch(b.notifier)
+        batch = h.recv(False)
+        if batch is None:
+            await ev.wait()
+            continue
+        stream._feed(batch)
+
+
+async def request_async(task: "Task", msg: "Mapping[str, Any]",
+                        timeout: float | None) -> "Message":
+    from ._runtime import _request
+
+    line, rid = _request(msg)
+    h = task._h
+    b = _bridge()
+    ev = b.event(h.serial)
+    h.expect(rid)
+    try:
+        h.send(line)
+        async with asyncio.timeout(timeout):
+            while True:
+                ev.clear()
+                h.watch(b.notifier)
+                reply = h.reply(rid, False)
+                if reply is not None:
+                    break
+                await ev.wait()
+    except TimeoutError:
+        h.unexpect(rid)
+        raise TimeoutError(f"task {task.id!r}: no answer to request {rid!r} within "
+                           f"{timeout} s") from None
+    except BaseException:
+        # Cancelled: the request is given up, the task goes on.
+        h.unexpect(rid)
+        raise
+    return task._answer(rid, reply, timeout)
 
 
 class AsyncRuntime:

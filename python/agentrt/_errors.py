@@ -1,11 +1,12 @@
-"""agentrt's exceptions. Error, SpecError and RuntimeClosed are defined by
-the extension (it raises them); the task failures are defined here."""
+"""agentrt's exceptions. Error, SpecError, RuntimeClosed, SessionClosed and
+SessionQueueFull are defined by the extension (it raises them); the task
+failures are defined here."""
 from __future__ import annotations
 
 from concurrent.futures import CancelledError
 from typing import TYPE_CHECKING
 
-from ._agentrt import Error, RuntimeClosed, SpecError
+from ._agentrt import Error, RuntimeClosed, SessionClosed, SessionQueueFull, SpecError
 
 if TYPE_CHECKING:
     from ._result import Result
@@ -14,6 +15,8 @@ __all__ = [
     "Error",
     "SpecError",
     "RuntimeClosed",
+    "SessionClosed",
+    "SessionQueueFull",
     "TaskNotDone",
     "TaskFailed",
     "TaskTimeout",

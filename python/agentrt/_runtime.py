@@ -2,23 +2,32 @@
 from __future__ import annotations
 
 import atexit
+import collections
+import dataclasses
 import datetime
+import itertools
 import json
 import os
+import sys
 import threading
+import types
 import weakref
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
 from typing import Any, Literal, overload
 
 from . import _agentrt
-from ._errors import RuntimeClosed, TaskNotDone
+from ._errors import Error, RuntimeClosed, SessionClosed, TaskNotDone
 from ._result import Result
 from ._spec import build_spec
 
-__all__ = ["Runtime", "Task", "OutputStream"]
+__all__ = ["Runtime", "Task", "OutputStream", "Message", "MessageStream"]
 
 STDOUT = 1
 STDERR = 2
+# The limits a running task's cgroup can change (Task.set_limit).
+_LIVE_LIMITS = frozenset({"memory", "memory_high", "swap", "cpu", "cpu_weight", "pids",
+                          "io_weight"})
+_UNLIMITED = (1 << 64) - 1
 
 _live: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
 _live_lock = threading.Lock()
@@ -83,6 +92,28 @@ def _stream_limit(stream: bool | int) -> int:
     raise ValueError("stream: must be True, False or a number of bytes > 0")
 
 
+def _deliver_events(queue: _agentrt.EventQueue,
+                    on_event: Callable[[dict[str, Any]], object]) -> None:
+    """The event thread of a Runtime(on_event=...): takes the lines the
+    loop thread queued (it copies them and never waits for Python) and
+    calls on_event with each, in order, until the runtime is closed and
+    every event was delivered. An exception in the callback is reported
+    (sys.unraisablehook) and the next event is delivered."""
+    while True:
+        lines = queue.get()
+        if lines is None:
+            return
+        for line in lines:
+            try:
+                on_event(json.loads(line))
+            except Exception as e:
+                # UnraisableHookArgs cannot be made from Python; the hook
+                # reads these attributes.
+                sys.unraisablehook(types.SimpleNamespace(  # type: ignore[arg-type]
+                    exc_type=type(e), exc_value=e, exc_traceback=e.__traceback__,
+                    err_msg="Exception in agentrt.Runtime's on_event callback", object=on_event))
+
+
 class Runtime:
     """A set of concurrent tasks with their own event loop, on a native
     thread of their own. Use it as a context manager, or call close().
@@ -108,6 +139,17 @@ class Runtime:
         sample into Task.stats().
     stream_limit: the default for spawn(stream=True): the live output kept
         per stream for iteration until it is read (older bytes are dropped).
+    on_event: called with each event of every task as a dict (docs/metrics.md,
+        "Events": {"event": "started", "id": ..., "pid": ..., ...}), the
+        events of one task in the order they happened. It runs on a thread
+        of its own ("agentrt-events"), never on the runtime's loop thread:
+        that thread only copies each event into a queue, so a slow callback
+        delays neither the tasks nor the loop (beyond 65536 undelivered
+        events, new ones are dropped: stats()["events_dropped"]). The
+        callback may call the runtime (spawn, cancel, close). close()
+        returns once every event, the last tasks' "exited" included, was
+        delivered. From asyncio, hand events over with
+        loop.call_soon_threadsafe.
     The other arguments are art_runtime_config's (include/agentrt.h).
     """
 
@@ -131,7 +173,10 @@ class Runtime:
         sample_interval: float | str | datetime.timedelta | None = None,
         task_nofile_default: int | None = None,
         stream_limit: int = _agentrt.STREAM_LIMIT_DEFAULT,
+        on_event: Callable[[dict[str, Any]], object] | None = None,
     ) -> None:
+        if on_event is not None and not callable(on_event):
+            raise TypeError("on_event: must be a callable taking one dict, or None")
         flags = 0
         if kill_orphans:
             flags |= _agentrt.RT_KILL_ORPHANS
@@ -158,11 +203,20 @@ class Runtime:
             "dep_history": dep_history,
             "sample_interval_ns": _ns("sample_interval", sample_interval),
             "task_nofile_default": task_nofile_default,
+            "events": on_event is not None,
         }
         if not isinstance(stream_limit, int) or stream_limit <= 0:
             raise ValueError("stream_limit: must be a number of bytes > 0")
         self._stream_limit = stream_limit
         self._core = _agentrt.Core(cfg)
+        self._event_thread: threading.Thread | None = None
+        if on_event is not None:
+            # A daemon: interpreter exit joins non-daemon threads before
+            # the atexit handler that closes the runtime, which ends it.
+            self._event_thread = threading.Thread(
+                target=_deliver_events, args=(self._core.event_queue(), on_event),
+                name="agentrt-events", daemon=True)
+            self._event_thread.start()
         with _live_lock:
             _live.add(self)
 
@@ -180,14 +234,24 @@ class Runtime:
         priority, group, kind, depends_on (ids or Tasks), requests,
         retries. A bad value raises SpecError naming the field.
 
+        session=True makes the task a long-running peer spoken to in JSON
+        lines (docs/sessions.md): Task.send() and request() write to its
+        stdin, and each line it prints on stdout is a Message of
+        Task.messages(). stdin="pipe" gives a stdin that Task.write_stdin()
+        writes and close_stdin() ends.
+
         stream: keep live output for `for line in task.stdout` (True: up
         to the runtime's stream_limit per stream, unread; an int: that
-        many bytes; False: none, only the Result's tails).
+        many bytes; False: none, only the Result's tails). For a session,
+        the same limit applies to its unread messages.
         """
         spec = build_spec(cmd, options)
         limit = self._stream_limit if stream is True else _stream_limit(stream)
         handle = self._core.submit(spec, limit)
-        return Task(handle, self)
+        task = Task(handle, self)
+        if options.get("stdin") == "pipe" and not handle.session:
+            task._stdin_pipe = True
+        return task
 
     def run(self, cmd: str | list[str] | tuple[str, ...], *, check: bool = False,
             **options: Any) -> Result:
@@ -254,8 +318,13 @@ class Runtime:
     def close(self) -> None:
         """Kills every task (SIGKILL to its process group, and to its
         cgroup when it has one), reaps everything, and stops the loop
-        thread. Tasks not yet ended end as "cancelled". Idempotent."""
+        thread. Tasks not yet ended end as "cancelled". Idempotent. With
+        on_event, returns once every event was delivered (unless called
+        from the callback itself)."""
         self._core.close()
+        th = self._event_thread
+        if th is not None and th is not threading.current_thread():
+            th.join()
         with _live_lock:
             _live.discard(self)
 
@@ -366,17 +435,170 @@ class OutputStream:
         return f"<agentrt.OutputStream {self.name}>"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Message:
+    """One line a session task printed on stdout (docs/sessions.md).
+
+    data: the parsed JSON object when the line is exactly one (a dict),
+        else None (a log line, an array, a half-written object).
+    text: the line as str (UTF-8, invalid bytes replaced), without its
+        newline.
+    id: the object's top-level "id" as a string (an integer as written:
+        "42"), else None.
+    """
+
+    data: Any
+    text: str
+    id: str | None
+
+    @property
+    def is_json(self) -> bool:
+        return self.data is not None
+
+
+def _message(item: tuple[str, bool, str | None]) -> Message:
+    text, is_json, mid = item
+    data = None
+    if is_json:
+        try:
+            data = json.loads(text)
+        except ValueError:  # valid JSON Python refuses: an integer of > 4300 digits
+            pass
+    return Message(data, text, mid)
+
+
+def _line(msg: Any) -> bytes | bytearray | memoryview:
+    """One line for a session: JSON for a dict or list, as given for str
+    and bytes."""
+    if isinstance(msg, (bytes, bytearray, memoryview)):
+        return msg
+    if isinstance(msg, str):
+        return msg.encode("utf-8")
+    if isinstance(msg, (Mapping, list, tuple)):
+        if isinstance(msg, Mapping) and not isinstance(msg, dict):
+            msg = dict(msg)
+        try:
+            return json.dumps(msg, ensure_ascii=False, allow_nan=False,
+                              separators=(",", ":")).encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: \u escapes are valid JSON
+            return json.dumps(msg, allow_nan=False, separators=(",", ":")).encode("ascii")
+    raise TypeError(f"a message is a dict or list (sent as JSON), or a str or bytes line, "
+                    f"not {type(msg).__name__}")
+
+
+_request_ids = itertools.count(1)
+
+
+def _request(msg: Any) -> tuple[bytes | bytearray | memoryview, str]:
+    """The line of a request and the id its answer will carry: the
+    message's "id", or a fresh one put in."""
+    if not isinstance(msg, Mapping):
+        raise TypeError(f"a request is a dict (a JSON object), not {type(msg).__name__}")
+    rid = msg.get("id")
+    if rid is None:
+        rid = f"agentrt-{next(_request_ids)}"
+        msg = {"id": rid, **{k: v for k, v in msg.items() if k != "id"}}
+    elif isinstance(rid, bool) or not isinstance(rid, (str, int)):
+        raise ValueError(f"a request's id must be a string or an integer, not {rid!r}")
+    # The runtime hands over an integer id as written: 42 comes back as "42".
+    return _line(msg), rid if isinstance(rid, str) else str(rid)
+
+
+class MessageStream:
+    """The messages of a session task (Task.messages()): each line it
+    prints on stdout, as a Message, in order. `for m in stream` blocks
+    (GIL released) until one comes and ends when the task has ended and
+    every message was read; `async for m in stream` does the same without
+    blocking the event loop (woken through its eventfd, no polling).
+
+    Each message is read once: use one consumer. The answers to request()
+    never come here. Unread messages are kept up to the task's stream
+    limit (spawn's `stream`), beyond which the oldest are dropped
+    (`dropped` counts them)."""
+
+    __slots__ = ("_h", "_buf", "_eof", "_lock", "__weakref__")
+
+    def __init__(self, handle: _agentrt.Handle) -> None:
+        self._h = handle
+        self._buf: collections.deque[tuple[str, bool, str | None]] = collections.deque()
+        self._eof = False
+        self._lock = threading.Lock()
+
+    # Shared with the async iterator (_aio.iter_messages).
+    def _pop(self) -> Message | None:
+        try:
+            return _message(self._buf.popleft())
+        except IndexError:
+            return None
+
+    def _feed(self, batch: list[tuple[str, bool, str | None]]) -> None:
+        if batch:
+            self._buf.extend(batch)
+        else:
+            self._eof = True
+
+    def get(self, timeout: float | None = None) -> Message | None:
+        """The next message; None if none came within timeout seconds, or
+        at the end (the task has ended and every message was read: then
+        `ended` is True)."""
+        with self._lock:
+            while True:
+                m = self._pop()
+                if m is not None or self._eof:
+                    return m
+                batch = self._h.recv(True, timeout)
+                if batch is None:
+                    return None
+                self._feed(batch)
+
+    @property
+    def ended(self) -> bool:
+        """Whether the task has ended and every message was read."""
+        with self._lock:
+            if not self._buf and not self._eof:
+                batch = self._h.recv(False)
+                if batch is not None:
+                    self._feed(batch)
+            return self._eof and not self._buf
+
+    @property
+    def dropped(self) -> int:
+        """Messages dropped because nobody read them within the limit."""
+        return self._h.messages_dropped
+
+    def __iter__(self) -> Iterator[Message]:
+        while True:
+            m = self.get()
+            if m is None:
+                return
+            yield m
+
+    def __aiter__(self) -> AsyncIterator[Message]:
+        from ._aio import iter_messages
+
+        return iter_messages(self)
+
+    def __repr__(self) -> str:
+        return f"<agentrt.MessageStream of {self._h.id!r}>"
+
+
+_messages_lock = threading.Lock()
+
+
 class Task:
     """One task of a Runtime (from spawn). Thread-safe. Awaitable: `await
     task` gives its Result, and cancelling the awaiting coroutine cancels
     the task."""
 
-    __slots__ = ("_h", "_runtime", "_result", "stdout", "stderr", "__weakref__")
+    __slots__ = ("_h", "_runtime", "_result", "_messages", "_stdin_pipe", "stdout", "stderr",
+                 "__weakref__")
 
     def __init__(self, handle: _agentrt.Handle, runtime: Runtime) -> None:
         self._h = handle
         self._runtime = runtime
         self._result: Result | None = None
+        self._messages: MessageStream | None = None  # made on first use
+        self._stdin_pipe = False  # spawned with stdin="pipe"
         self.stdout = OutputStream(handle, STDOUT, "stdout")
         self.stderr = OutputStream(handle, STDERR, "stderr")
 
@@ -459,12 +681,126 @@ class Task:
         """Lets a paused task go on. False if it has ended."""
         return bool(self._h.resume())
 
+    def set_limit(self, name: str, value: Any) -> bool:
+        """Changes a cgroup limit of the running task until its run ends
+        (art_task_set_limit): "memory", "memory_high", "swap" (bytes or
+        "512M"), "pids" (a count) - None for no limit -, "cpu" (CPUs, 1.5),
+        "cpu_weight", "io_weight" (1..10000). As at the start, a memory
+        limit comes without swap unless the spec set swap. False if the
+        task has ended. Raises ValueError for a limit that cannot change
+        while the task runs (rlimits) or a value out of range, and
+        agentrt.Error when the task has no cgroup of its own (sandbox
+        "none") or the kernel refuses (cgroup v1: memory below what the
+        task uses)."""
+        if name not in _LIVE_LIMITS:
+            raise ValueError(f"set_limit: {name!r} cannot change while a task runs "
+                             f"(one of {', '.join(sorted(_LIVE_LIMITS))})")
+        if value is None:
+            if name not in ("memory", "memory_high", "swap", "pids"):
+                raise ValueError(f"set_limit: {name} needs a value")
+            v = _UNLIMITED
+        elif name in ("memory", "memory_high", "swap"):
+            v = _bytes(name, value)
+        elif name == "cpu":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError("set_limit: cpu must be a number of CPUs > 0")
+            v = max(1, round(value * 1000))
+        else:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"set_limit: {name} must be an integer")
+            v = value
+        return bool(self._h.set_limit(name, v))
+
     def live(self) -> dict[str, Any] | None:
         """State and usage read now from the task's cgroup or /proc:
         state, paused, frozen, pid, attempts, uptime_s, cpu_s, rss_bytes,
         procs, stopped_s (paused or frozen so far). None once it ended."""
         live: dict[str, Any] | None = self._h.live()
         return live
+
+    # -------------------------------------------------------------- sessions, stdin
+
+    def send(self, msg: Any) -> None:
+        """Sends one line to a session task (spawned with session=True): a
+        dict or list as JSON, a str or bytes as it is (a newline is added
+        unless it ends with one; none may be inside). Any thread; never
+        blocks; also before the task starts (the line waits for it).
+        Lines from one thread arrive in order and lines are never
+        interleaved. Raises SessionClosed once the task has ended,
+        stopped reading its stdin or close_stdin() was called, and
+        SessionQueueFull when 16 MiB wait to be written."""
+        self._h.send(_line(msg))
+
+    def messages(self) -> MessageStream:
+        """The lines the session task prints on stdout, as Messages:
+        `for m in task.messages()` or `async for m in task.messages()`.
+        Always the same stream for a task."""
+        if not self._h.session:
+            raise Error("not a session task: spawn it with session=True")
+        if self._messages is None:
+            with _messages_lock:
+                if self._messages is None:
+                    self._messages = MessageStream(self._h)
+        return self._messages
+
+    def messages_async(self) -> AsyncIterator[Message]:
+        """`async for m in task.messages_async()`, as for stdout_async()."""
+        return self.messages().__aiter__()
+
+    def request(self, msg: Mapping[str, Any], timeout: float | None = None) -> Message:
+        """Sends msg (a dict) to the session and returns the first message
+        that carries its id; an "id" is put in if it has none. The answer
+        goes to this call alone, never to messages(), so many threads may
+        make requests at once beside a reader of messages(). Waits with
+        the GIL released; TimeoutError after timeout seconds (an answer
+        that comes later goes to messages()); SessionClosed if the task
+        ends first. Ids are compared as strings: 42 and "42" are one."""
+        line, rid = _request(msg)
+        h = self._h
+        h.expect(rid)
+        try:
+            h.send(line)
+            reply = h.reply(rid, True, timeout)
+        except BaseException:
+            h.unexpect(rid)
+            raise
+        return self._answer(rid, reply, timeout)
+
+    def _answer(self, rid: str, reply: Any, timeout: float | None) -> Message:
+        if reply is None:
+            self._h.unexpect(rid)
+            raise TimeoutError(f"task {self.id!r}: no answer to request {rid!r} within "
+                               f"{timeout} s")
+        if reply is False:
+            raise SessionClosed(f"task {self.id!r} ended before it answered request {rid!r}")
+        return _message(reply)
+
+    def write_stdin(self, data: bytes | bytearray | memoryview | str,
+                    timeout: float | None = None) -> int:
+        """Writes to the stdin of a task spawned with stdin="pipe" (str as
+        UTF-8). Waits, the GIL released, until the task has started and
+        has read what does not fit in the pipe. Returns the bytes written:
+        all, unless timeout seconds passed first. One call's bytes are
+        never interleaved with another's. SessionClosed once the task
+        has ended, stopped reading or close_stdin() was called."""
+        if not self._stdin_pipe:
+            if self._h.session:
+                raise Error("a session's stdin is written with send() and request()")
+            raise Error('stdin is not a pipe: spawn the task with stdin="pipe"')
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        n: int = self._h.write_stdin(data, timeout)
+        return n
+
+    def close_stdin(self) -> bool:
+        """Ends the task's input: it reads end of file once what was
+        written (or sent, for a session) is read. Before the task starts,
+        it reads end of file at once. False if it was closed already or
+        the task has ended. The stdin also closes when the Task object
+        goes, as a file's would."""
+        if not self._stdin_pipe and not self._h.session:
+            raise Error('stdin is not a pipe: spawn the task with stdin="pipe" or session=True')
+        return bool(self._h.close_stdin())
 
     # -------------------------------------------------------------- asyncio
 
@@ -499,6 +835,14 @@ class Task:
         from ._aio import iter_lines
 
         return iter_lines(self, self.stderr, binary)
+
+    async def request_async(self, msg: Mapping[str, Any],
+                            timeout: float | None = None) -> Message:
+        """request() without blocking the event loop. Cancelling the
+        awaiting coroutine gives the request up, not the task."""
+        from ._aio import request_async
+
+        return await request_async(self, msg, timeout)
 
     def __repr__(self) -> str:
         pid = self.pid

@@ -20,6 +20,7 @@ __all__ = ["build_spec", "SPEC_FIELDS"]
 SPEC_FIELDS = frozenset({
     "id", "cmd", "env", "inherit_env", "cwd", "stdin", "timeout", "grace", "limits", "output",
     "labels", "sandbox", "priority", "group", "kind", "depends_on", "requests", "retries",
+    "session",
 })
 
 
@@ -58,11 +59,9 @@ def _stdin(value: Any) -> Any:
     if value is None or isinstance(value, Mapping):
         return value
     if isinstance(value, str):
-        if value in ("null", "inherit"):
-            return value
-        if value == "pipe":
-            raise SpecError('stdin: "pipe" is not supported by the Python package yet')
-        raise SpecError(f"stdin: {value!r} is not one of null, inherit; give text or bytes "
+        if value in ("null", "inherit", "pipe"):
+            return value  # "pipe": Task.write_stdin() and close_stdin()
+        raise SpecError(f"stdin: {value!r} is not one of null, inherit, pipe; give text or bytes "
                         f"with input=..., a file as a pathlib.Path or {{\"file\": PATH}}")
     if isinstance(value, os.PathLike):
         return {"file": os.fspath(value)}
