@@ -1,5 +1,6 @@
 """Builds the agentrt Python package: the C extension agentrt._agentrt,
-linked statically against libagentrt.a, and the pure-Python layer.
+linked statically against libagentrt.a, the small agentrt._claim, and the
+pure-Python layer.
 
 Inside the agentrt source tree it uses ../include/agentrt.h and
 ../build/libagentrt.a (built with `make` when missing). Elsewhere, set
@@ -65,6 +66,15 @@ ext = Extension(
     depends=[static_lib, os.path.join(include_dir, "agentrt.h")],
 )
 
+# The claim table of agentrt.Executor (python/agentrt/_claim.c): no
+# libagentrt, so that a worker process loads it alone.
+claim = Extension(
+    "agentrt._claim",
+    sources=["agentrt/_claim.c"],
+    extra_compile_args=["-std=gnu11", "-Wall", "-Wextra", "-Wno-missing-field-initializers",
+                        "-Wno-cast-function-type", "-fvisibility=hidden"],
+)
+
 setup(
     name="agentrt",
     version="0.1.0",
@@ -74,6 +84,6 @@ setup(
     python_requires=">=3.11",
     packages=["agentrt"],
     package_data={"agentrt": ["py.typed", "*.pyi"]},
-    ext_modules=[ext],
+    ext_modules=[ext, claim],
     zip_safe=False,
 )

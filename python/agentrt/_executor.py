@@ -4,9 +4,11 @@ Python processes, each an agentrt task (docs/python.md, "Executor").
 One dispatcher thread owns a selector over the executor's listening Unix
 socket, the workers' sockets and a wake-up pipe; its select() timeout is
 the nearest per-task deadline. A submitting thread hands a task straight to
-an idle worker when there is one (one hop less), else queues it. A worker's
-end (agentrt's Result) is reported by a small thread per worker that waits
-on its Task with the GIL released.
+an idle worker when there is one (one hop less), else queues it. While
+calls wait, busy workers are sent some ahead; the claim table (_claim.c)
+settles, for each call sent, whether the worker started it or the executor
+took it back. A worker's end (agentrt's Result) is reported by a small
+thread per worker that waits on its Task with the GIL released.
 """
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ from concurrent.futures._base import (  # type: ignore[attr-defined]
 )
 from typing import Any
 
-from ._errors import MemoryLimitExceeded, TaskTimeout, WorkerCrashed
+from . import _claim
+from ._errors import Error, MemoryLimitExceeded, TaskTimeout, WorkerCrashed
 from ._result import Result
 from ._runtime import Runtime, Task, _bytes
 
@@ -48,7 +51,11 @@ except ImportError:  # pragma: no cover - depends on the host
 
 __all__ = ["Executor", "ExecutorFuture", "RemoteTraceback"]
 
-_LEN = struct.Struct(">I")
+_HEAD = struct.Struct(">III")  # length, claim slot, generation (_worker.py)
+_SLOTS = 1 << 16  # calls in flight at most (the table is 1 MiB, touched as used)
+# A call sent ahead waits in the worker's socket buffer; kept this small,
+# the few a worker is sent ahead fit, so sending to a busy worker never blocks.
+_AHEAD_MAX_BYTES = 16 << 10
 _WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_worker.py")
 _TOKEN_LEN = 32
 _HELLO = _TOKEN_LEN + 4
@@ -71,18 +78,25 @@ class ExecutorFuture(concurrent.futures.Future):  # type: ignore[type-arg]
     """The Future of Executor.submit. Unlike concurrent.futures, cancel()
     also works on a RUNNING future: the worker running it is killed (its
     process tree, SIGKILL), the future ends cancelled (result() raises
-    CancelledError) and a warm spare worker takes its place. `pid` is the
-    pid of the worker process running it (None before it runs)."""
+    CancelledError) and a warm spare worker takes its place. A call sent
+    ahead to a busy worker is RUNNING too (as in ProcessPoolExecutor); its
+    cancel() takes it back without a kill. `pid` is the pid of the worker
+    process it was sent to (None while it waits)."""
 
     def __init__(self, executor: "Executor") -> None:
         super().__init__()
         self._executor = executor
-        self._worker: _Worker | None = None
+        self._item: _Item | None = None
 
     @property
     def pid(self) -> int | None:
-        w = self._worker
-        return w.pid if w is not None else None
+        it = self._item
+        return it.pid if it is not None else None
+
+    def started(self) -> bool:
+        """True once a worker has begun the call (a RUNNING future may
+        still be waiting at its worker, sent ahead)."""
+        return self._executor._started(self)
 
     def cancel(self) -> bool:
         with self._condition:
@@ -116,7 +130,7 @@ class ExecutorFuture(concurrent.futures.Future):  # type: ignore[type-arg]
 
 
 class _Item:
-    __slots__ = ("future", "payload", "timeout", "memory")
+    __slots__ = ("future", "payload", "timeout", "memory", "worker", "slot", "gen", "pid")
 
     def __init__(self, future: ExecutorFuture, payload: bytes, timeout: float | None,
                  memory: int | None) -> None:
@@ -124,26 +138,34 @@ class _Item:
         self.payload = payload
         self.timeout = timeout
         self.memory = memory
+        self.worker: _Worker | None = None  # the worker it was sent to
+        self.slot = -1  # its slot in the claim table while sent
+        self.gen = 0
+        self.pid: int | None = None  # of the worker it was sent to, kept once done
 
 
 class _Worker:
-    __slots__ = ("task", "pid", "sock", "state", "item", "deadline", "ntasks", "rbuf",
-                 "dedicated", "killed", "id", "pidfd")
+    __slots__ = ("task", "id", "pid", "sock", "state", "q", "deadline", "ntasks", "rbuf",
+                 "dedicated", "killed", "pidfd", "limited")
 
     def __init__(self, task: Task, wid: int, dedicated: _Item | None) -> None:
         self.task = task
         self.id = wid
         self.pid: int | None = None
         self.sock: socket.socket | None = None
-        # starting -> idle <-> busy -> retired | dead
+        # starting -> ready -> retired | dead. A ready worker is idle when
+        # q is empty, busy otherwise.
         self.state = "starting"
-        self.item: _Item | None = None
-        self.deadline: float | None = None
+        # The calls sent to it without a reply yet, in order: q[0] runs (or
+        # is about to), the others were sent ahead.
+        self.q: deque[_Item] = deque()
+        self.deadline: float | None = None  # when q[0]'s timeout is next looked at
         self.ntasks = 0
         self.rbuf = bytearray()
         self.dedicated = dedicated  # the one item this worker was started for
         self.killed: str | None = None  # "cancel", "timeout", "shutdown"
         self.pidfd: int | None = None
+        self.limited = False  # runs a call with a memory limit of its own
 
 
 def _dumps(obj: Any) -> bytes:
@@ -160,9 +182,15 @@ class Executor(concurrent.futures.Executor):
     initializer(*initargs): run in each worker when it starts; preload:
         modules imported in each worker when it starts.
     max_tasks_per_child: a worker is retired and replaced after that many.
-    timeout: the default per-task timeout in seconds (TaskTimeout).
+    timeout: the default per-task timeout in seconds (TaskTimeout), counted
+        from the call's start in its worker.
     memory_limit: every worker's memory limit ("512M", bytes), a cgroup
         limit; a callable that goes over it fails with MemoryLimitExceeded.
+    prefetch: while calls wait for a worker, each busy worker is sent up to
+        this many more (small ones, up to 16 KiB pickled), so that it never
+        waits for the executor between calls. A call sent ahead still
+        cancels without a kill, and moves to a worker that falls idle
+        (docs/python.md, "Calls sent ahead"). 0: one call per worker.
     runtime: an agentrt.Runtime to start the workers in (default: one of
         the executor's own, closed by shutdown()).
 
@@ -179,6 +207,7 @@ class Executor(concurrent.futures.Executor):
         max_tasks_per_child: int | None = None,
         timeout: float | None = None,
         memory_limit: int | str | None = None,
+        prefetch: int = 3,
         runtime: Runtime | None = None,
     ) -> None:
         if max_workers is None:
@@ -188,16 +217,25 @@ class Executor(concurrent.futures.Executor):
         if max_tasks_per_child is not None and (not isinstance(max_tasks_per_child, int)
                                                 or max_tasks_per_child < 1):
             raise ValueError("max_tasks_per_child: must be an integer >= 1 or None")
+        if isinstance(prefetch, bool) or not isinstance(prefetch, int) or prefetch < 0:
+            raise ValueError("prefetch: must be an integer >= 0")
         self._max_workers = max_workers
         self._max_tasks = max_tasks_per_child
         self._timeout = _seconds("timeout", timeout)
         self._memory = _bytes("memory_limit", memory_limit)
-        self._own_runtime = runtime is None
-        self._rt = runtime if runtime is not None else Runtime(max_running=2 * max_workers + 2)
+        self._ahead = prefetch
         setup = None
         preload = tuple(preload)
         if initializer is not None or preload:
             setup = _dumps((preload, initializer, tuple(initargs))).hex()
+
+        self._table_fd = os.memfd_create("agentrt-executor-claims", os.MFD_CLOEXEC)
+        os.ftruncate(self._table_fd, _SLOTS * _claim.SLOT_BYTES)
+        self._table = _claim.Table(self._table_fd, _SLOTS)
+        self._free = list(range(_SLOTS - 1, -1, -1))
+        self._gens = [0] * _SLOTS
+        self._own_runtime = runtime is None
+        self._rt = runtime if runtime is not None else Runtime(max_running=2 * max_workers + 2)
 
         self._dir = tempfile.mkdtemp(prefix="agentrt-executor-")
         os.chmod(self._dir, 0o700)
@@ -208,6 +246,7 @@ class Executor(concurrent.futures.Executor):
         self._listener.setblocking(False)
         self._token = secrets.token_hex(_TOKEN_LEN // 2)
         env = {"AGENTRT_EXECUTOR_SOCKET": path, "AGENTRT_EXECUTOR_TOKEN": self._token,
+               "AGENTRT_EXECUTOR_CLAIM": _claim.__file__,
                "AGENTRT_EXECUTOR_PATH": json.dumps([p for p in sys.path if isinstance(p, str)])}
         if setup is not None:
             env["AGENTRT_EXECUTOR_SETUP"] = setup
@@ -219,14 +258,16 @@ class Executor(concurrent.futures.Executor):
         self._lock = threading.Lock()
         self._pending: deque[_Item] = deque()
         self._workers: dict[int, _Worker] = {}
-        self._by_pid: dict[int, _Worker] = {}
-        self._idle: deque[_Worker] = deque()
-        self._busy = 0
+        self._idle: list[_Worker] = []  # a stack: the worker that was busy last is warmest
+        self._busy = 0  # ready workers with calls
         self._events: deque[tuple[_Worker, Result]] = deque()
         self._ids = itertools.count(1)
         self._shutdown = False
         self._broken: str | None = None
         self._start_failures = 0
+        self._closing: list[socket.socket] = []  # lost workers' sockets, to close
+        self._rbuf = bytearray(1 << 16)  # the dispatcher's receive buffer
+        self._rview = memoryview(self._rbuf)
 
         self._woken = False
         self._wake_r, self._wake_w = os.pipe()
@@ -247,37 +288,43 @@ class Executor(concurrent.futures.Executor):
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> ExecutorFuture:
         """Runs fn(*args, **kwargs) in a worker; the executor's timeout
         and memory limit apply."""
-        return self.submit_with(fn, args, kwargs)
+        return self._submit(_dumps((fn, args, kwargs)), self._timeout, None)
 
     def submit_with(self, fn: Callable[..., Any], args: Iterable[Any] = (),
                     kwargs: Mapping[str, Any] | None = None, *,
                     timeout: float | None = None,
                     memory_limit: int | str | None = None) -> ExecutorFuture:
         """submit() with per-task options: timeout (seconds; overrides the
-        executor's), memory_limit (runs the call in a worker of its own,
-        started for it with that limit, and retired after it)."""
+        executor's), memory_limit (the call runs alone in a warm worker
+        whose cgroup gets that limit for the call; a worker of its own,
+        started with the limit, where the limit cannot be set live)."""
         tmo = _seconds("timeout", timeout)
         if tmo is None:
             tmo = self._timeout
         mem = _bytes("memory_limit", memory_limit)
-        payload = _dumps((fn, tuple(args), dict(kwargs or {})))
+        return self._submit(_dumps((fn, tuple(args), dict(kwargs or {}))), tmo, mem)
+
+    def _submit(self, payload: bytes, tmo: float | None, mem: int | None) -> ExecutorFuture:
         fut = ExecutorFuture(self)
         item = _Item(fut, payload, tmo, mem)
+        fut._item = item
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
             if self._broken:
                 raise concurrent.futures.BrokenExecutor(self._broken)
-            if mem is not None:
-                self._spawn(item)
-                return fut
             if not self._pending and self._idle and self._busy < self._max_workers:
-                w = self._idle.popleft()
-                if self._start(w, item):
-                    if tmo is None:
-                        return fut
-                    self._wake()  # the dispatcher's select() needs the new deadline
+                # Straight to an idle worker from this thread: one hop less.
+                w = self._idle.pop()
+                if mem is not None and not self._limit(w, mem):
+                    self._idle.append(w)
+                    self._spawn(item)
                     return fut
+                self._offer(w, [item])
+                if tmo is None:
+                    return fut
+                self._wake()  # the dispatcher's select() needs the new deadline
+                return fut
             self._pending.append(item)
         self._wake()
         return fut
@@ -286,8 +333,34 @@ class Executor(concurrent.futures.Executor):
             timeout: float | None = None, chunksize: int = 1) -> Any:
         """As concurrent.futures: results in order; `timeout` is for the
         whole iteration (on expiry the calls not yet done are cancelled,
-        running ones included). chunksize is accepted and ignored."""
-        return super().map(fn, *iterables, timeout=timeout)
+        running ones included). chunksize > 1 sends the calls in chunks of
+        that many, each chunk one call in a worker (the executor's timeout
+        then applies to the whole chunk); an exception ends the chunk."""
+        if isinstance(chunksize, bool) or not isinstance(chunksize, int) or chunksize < 1:
+            raise ValueError("chunksize: must be an integer >= 1")
+        if chunksize == 1:
+            return super().map(fn, *iterables, timeout=timeout)
+        end = None if timeout is None else time.monotonic() + timeout
+        args = zip(*iterables)
+        futures = []
+        while chunk := tuple(itertools.islice(args, chunksize)):
+            futures.append(self._submit(_dumps((None, fn, chunk)), self._timeout, None))
+
+        def results() -> Any:
+            try:
+                futures.reverse()
+                while futures:
+                    f = futures.pop()
+                    try:
+                        chunk = (f.result() if end is None
+                                 else f.result(max(0.0, end - time.monotonic())))
+                    finally:
+                        f.cancel()  # a no-op once done; on a timeout, it stops f
+                    yield from chunk
+            finally:
+                for f in futures:
+                    f.cancel()
+        return results()
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """No new submissions; the workers exit once the queued and running
@@ -299,8 +372,7 @@ class Executor(concurrent.futures.Executor):
             self._shutdown = True
             if cancel_futures:
                 to_cancel = [i.future for i in self._pending]
-                self._pending.clear()
-                to_cancel += [w.item.future for w in self._workers.values() if w.item]
+                to_cancel += [i.future for w in self._workers.values() for i in w.q]
         for f in to_cancel:
             f.cancel()
         self._wake()
@@ -308,11 +380,11 @@ class Executor(concurrent.futures.Executor):
             self._thread.join()
 
     def worker_pids(self) -> list[int]:
-        """The pids of the worker processes now started (idle, busy or
-        spare)."""
+        """The pids of the worker processes now started and connected
+        (idle, busy or spare)."""
         with self._lock:
             return [w.pid for w in self._workers.values()
-                    if w.pid is not None and w.state in ("idle", "busy")]
+                    if w.pid is not None and w.state == "ready"]
 
     @property
     def runtime(self) -> Runtime:
@@ -337,8 +409,10 @@ class Executor(concurrent.futures.Executor):
 
     def _spawn(self, dedicated: _Item | None = None) -> None:
         wid = next(self._ids)
+        # A cgroup of its own ("limits"): its memory limit can change for a
+        # call (submit_with), and a kill takes whatever the call started.
         opts: dict[str, Any] = {"grace": 0, "stream": False, "env": self._env,
-                                "id": f"agentrt-executor-worker-{wid}"}
+                                "sandbox": "limits", "id": f"agentrt-executor-worker-{wid}"}
         mem = dedicated.memory if dedicated is not None else self._memory
         if mem is not None:
             opts["limits"] = {"memory": mem}
@@ -348,43 +422,110 @@ class Executor(concurrent.futures.Executor):
         threading.Thread(target=self._reap, args=(w,), name=f"agentrt-executor-reap-{wid}",
                          daemon=True).start()
 
+    def _limit(self, w: _Worker, mem: int | None) -> bool:
+        """Sets the idle w's memory limit for a call (None: back to the
+        executor's). False where it cannot be set live (no cgroup of its
+        own; cgroup v1 refuses a limit below what the worker uses)."""
+        try:
+            ok = w.task.set_limit("memory", mem if mem is not None else self._memory)
+        except (Error, ValueError):
+            ok = False
+        w.limited = ok and mem is not None
+        return ok
+
     def _fill(self) -> None:
         if self._shutdown or self._broken:
             return
         live = sum(1 for w in self._workers.values()
-                   if w.dedicated is None and w.state in ("starting", "idle", "busy"))
+                   if w.dedicated is None and w.state in ("starting", "ready"))
         for _ in range(self._max_workers + 1 - live):
             self._spawn()
 
-    def _start(self, w: _Worker, item: _Item) -> bool:
-        """Sends item to the idle worker w. False if the future was
-        cancelled meanwhile (w goes back to the idle ones)."""
-        if not item.future.set_running_or_notify_cancel():
-            self._idle.appendleft(w)
-            return False
+    def _offer(self, w: _Worker, items: list[_Item]) -> None:
+        """Sends items to the ready worker w (idle, or busy: then they are
+        sent ahead). Items whose future was cancelled meanwhile are dropped;
+        an idle worker given none stays idle."""
+        frames: list[bytes] = []
+        was_idle = not w.q
+        for n, it in enumerate(items):
+            if not self._free:  # _SLOTS calls in flight: wait for one to end
+                self._pending.extendleft(reversed(items[n:]))
+                break
+            f = it.future
+            if f._state == PENDING:
+                if not f.set_running_or_notify_cancel():
+                    continue
+            elif f._state != RUNNING:  # cancelled while requeued
+                continue
+            slot = self._free.pop()
+            gen = self._gens[slot] = (self._gens[slot] + 1) & 0xFFFFFFFF or 1
+            self._table.offer(slot, gen)
+            it.worker, it.slot, it.gen, it.pid = w, slot, gen, w.pid
+            w.q.append(it)
+            frames.append(_HEAD.pack(len(it.payload), slot, gen))
+            frames.append(it.payload)
+        if not frames:
+            if was_idle:
+                self._idle.append(w)
+            return
+        if was_idle:
+            self._busy += 1
+            self._head_changed(w)
         assert w.sock is not None
-        w.state = "busy"
-        w.item = item
-        item.future._worker = w
-        self._busy += 1
-        w.deadline = time.monotonic() + item.timeout if item.timeout is not None else None
         try:
-            w.sock.sendall(_LEN.pack(len(item.payload)) + item.payload)
+            w.sock.sendall(b"".join(frames))
         except OSError:
-            # It died before we noticed: its reaper reports how.
+            # It died before we noticed: its reaper reports how, and its
+            # calls are requeued or failed then (_dead).
             self._lose(w, None)
-        return True
+
+    def _release(self, it: _Item) -> None:
+        """it is no longer at a worker: its slot is free."""
+        if it.slot >= 0:
+            self._free.append(it.slot)
+            it.slot = -1
+        it.worker = None
+
+    def _head_changed(self, w: _Worker) -> None:
+        """w.q[0] is new: when to look at its timeout. A timeout counts
+        from the call's start, which the claim table records; a call not
+        started yet cannot time out before now + timeout."""
+        head = w.q[0] if w.q else None
+        if head is None or head.timeout is None:
+            w.deadline = None
+        elif self._table.state(head.slot, head.gen) == _claim.RUNNING:
+            w.deadline = self._table.started(head.slot) + head.timeout
+        else:
+            w.deadline = time.monotonic() + head.timeout
+
+    def _now_idle(self, w: _Worker) -> None:
+        """The ready worker w has no call left: it takes the next, or is
+        retired once it has run max_tasks_per_child (or its one call)."""
+        self._busy -= 1
+        w.deadline = None
+        if w.limited and not self._limit(w, None):
+            self._retire(w)  # its call's limit would stay: a fresh one instead
+            self._fill()
+        elif w.dedicated is not None or (self._max_tasks is not None
+                                         and w.ntasks >= self._max_tasks):
+            self._retire(w)
+            self._fill()
+        else:
+            self._idle.append(w)
 
     def _lose(self, w: _Worker, killed: str | None) -> None:
-        """w is gone or going: no more work for it."""
-        if w.state == "busy":
-            self._busy -= 1
-        if w.state == "idle":
-            try:
-                self._idle.remove(w)
-            except ValueError:
-                pass
+        """w is gone or going: no more work for it. Its calls stay in w.q
+        until it is reaped (_dead)."""
+        if w.state == "ready":
+            if w.q:
+                self._busy -= 1
+            else:
+                try:
+                    self._idle.remove(w)
+                except ValueError:
+                    pass
         w.state = "dead"
+        w.deadline = None
         if killed and w.pidfd is not None:
             # SIGKILL to the worker at once, from this thread, race-free
             # (a pidfd); the Task's cancel then kills its group/cgroup.
@@ -399,24 +540,74 @@ class Executor(concurrent.futures.Executor):
                 self._sel.unregister(w.sock)
             except (KeyError, ValueError):
                 pass
-            w.sock.close()
+            # Closed by the dispatcher, which may be reading it right now
+            # (a number closed here could be reused under its recv).
+            try:
+                w.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._closing.append(w.sock)
             w.sock = None
 
-    def _kill(self, w: _Worker, why: str) -> None:
-        # The replacement is spawned once w is reaped (_dead): the spare
-        # takes the next call meanwhile, and the runtime's loop reaps w
-        # first instead of starting a process.
+    def _kill(self, w: _Worker, why: str, target: _Item,
+              replies: list[tuple[ExecutorFuture, bytes]]) -> None:
+        """Kills w, whose running call `target` was stopped in the claim
+        table. The replies already in its socket are collected first; the
+        calls sent ahead of it go back to the front of the queue (a stopped
+        worker starts none of them). The replacement is spawned once w is
+        reaped (_dead): the spare takes the next call meanwhile, and the
+        runtime's loop reaps w first instead of starting a process."""
+        self._drain(w, replies)
         self._lose(w, why)
+        back = []
+        for it in list(w.q):
+            if it is target or self._table.withdraw(it.slot, it.gen):
+                w.q.remove(it)
+                self._release(it)
+                if it is not target:
+                    it.pid = None
+                    back.append(it)
+        self._pending.extendleft(reversed(back))
         w.task.cancel()
 
-    def _cancel_running(self, fut: ExecutorFuture) -> bool:
+    def _started(self, fut: ExecutorFuture) -> bool:
         with self._lock:
-            w = fut._worker
-            if w is None or w.item is None or w.item.future is not fut:
+            it = fut._item
+            if it is None or it.worker is None:
+                return fut.done() and not fut.cancelled()
+            return self._table.state(it.slot, it.gen) in (_claim.RUNNING, _claim.DONE,
+                                                           _claim.STOPPED)
+
+    def _cancel_running(self, fut: ExecutorFuture) -> bool:
+        replies: list[tuple[ExecutorFuture, bytes]] = []
+        with self._lock:
+            it = fut._item
+            w = it.worker if it is not None else None
+            if it is None:
                 return fut.cancelled()
-            w.item = None
-            self._kill(w, "cancel")
+            if w is None:  # requeued after its worker died
+                try:
+                    self._pending.remove(it)
+                except ValueError:
+                    return fut.cancelled()
+            elif it not in w.q:  # its reply is being handled
+                return fut.cancelled()
+            elif self._table.withdraw(it.slot, it.gen):  # sent ahead, not started
+                was_head = w.q[0] is it
+                w.q.remove(it)
+                self._release(it)
+                if w.state == "ready" and not w.q:
+                    self._now_idle(w)
+                elif w.state == "ready" and was_head:
+                    self._head_changed(w)
+                self._dispatch()
+            elif self._table.stop(it.slot, it.gen):
+                self._kill(w, "cancel", it, replies)
+                self._dispatch()
+            else:
+                return False  # done: its result is on the way
         self._wake()
+        _deliver(replies)
         return fut._set_cancelled_running()
 
     # ---------------------------------------------------------------- dispatcher
@@ -437,10 +628,9 @@ class Executor(concurrent.futures.Executor):
         sel = self._sel
         while True:
             with self._lock:
-                now = time.monotonic()
                 deadlines = [w.deadline for w in self._workers.values()
-                             if w.deadline is not None and w.state == "busy"]
-            timeout = max(0.0, min(deadlines) - now) if deadlines else None
+                             if w.deadline is not None]
+            timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
             for key, _ in sel.select(timeout):
                 if key.data is None:
                     # Drain, then clear the flag: a waker that found it set
@@ -457,34 +647,99 @@ class Executor(concurrent.futures.Executor):
                 else:
                     self._readable(key.data)
             done: list[tuple[ExecutorFuture, BaseException]] = []
+            replies: list[tuple[ExecutorFuture, bytes]] = []
             with self._lock:
-                now = time.monotonic()
-                for w in list(self._workers.values()):
-                    if w.state == "busy" and w.deadline is not None and now >= w.deadline:
-                        item = w.item
-                        w.item = None
-                        self._kill(w, "timeout")
-                        if item is not None:
-                            done.append((item.future, TaskTimeout(
-                                None, f"the call timed out after {item.timeout:g}s "
-                                      f"(worker pid {w.pid} killed)")))
+                while self._closing:
+                    self._closing.pop().close()
+                if deadlines:
+                    self._timeouts(done, replies)
                 while self._events:
                     w, r = self._events.popleft()
-                    self._dead(w, r, done)
+                    self._dead(w, r, done, replies)
                 self._dispatch()
                 finished = self._shutdown and not self._pending and self._busy == 0 and \
                     not any(w.dedicated is not None and w.state != "dead"
                             for w in self._workers.values())
+            _deliver(replies)
             for fut, exc in done:
                 _finish(fut, exc=exc)
             if finished:
                 return
 
+    def _timeouts(self, done: list[tuple[ExecutorFuture, BaseException]],
+                  replies: list[tuple[ExecutorFuture, bytes]]) -> None:
+        now = time.monotonic()
+        for w in list(self._workers.values()):
+            if w.deadline is None or now < w.deadline or not w.q:
+                continue
+            head = w.q[0]
+            assert head.timeout is not None
+            state = self._table.state(head.slot, head.gen)
+            if state == _claim.OFFERED:
+                w.deadline = now + head.timeout
+            elif state != _claim.RUNNING:
+                w.deadline = None  # done: its reply is on the way
+            elif (end := self._table.started(head.slot) + head.timeout) > now:
+                w.deadline = end
+            elif self._table.stop(head.slot, head.gen):
+                self._kill(w, "timeout", head, replies)
+                done.append((head.future, TaskTimeout(
+                    None, f"the call timed out after {head.timeout:g}s "
+                          f"(worker pid {w.pid} killed)")))
+            else:
+                w.deadline = None
+
     def _dispatch(self) -> None:
-        while self._pending and self._idle and self._busy < self._max_workers:
-            item = self._pending.popleft()
-            w = self._idle.popleft()
-            self._start(w, item)
+        pending = self._pending
+        # Idle workers first, one call each.
+        while pending and self._idle and self._busy < self._max_workers and self._free:
+            it = pending.popleft()
+            if it.future._state not in (PENDING, RUNNING):
+                continue  # cancelled
+            w = self._idle.pop()
+            if it.memory is not None and not self._limit(w, it.memory):
+                self._idle.append(w)
+                self._spawn(it)
+                continue
+            self._offer(w, [it])
+            if w.limited and not w.q and not self._limit(w, None):
+                # Cancelled just now, and its limit would stay.
+                self._idle.remove(w)
+                self._retire(w)
+                self._fill()
+        if pending:
+            if not self._ahead:
+                return
+            # Calls sent ahead to busy workers, as many as fit in one write.
+            for w in self._workers.values():
+                if not pending:
+                    return
+                if w.state != "ready" or not w.q or w.dedicated is not None or w.limited:
+                    continue
+                room = self._ahead + 1 - len(w.q)
+                if self._max_tasks is not None:
+                    room = min(room, self._max_tasks - w.ntasks - len(w.q))
+                take = []
+                while room > 0 and pending and len(pending[0].payload) <= _AHEAD_MAX_BYTES \
+                        and pending[0].memory is None:
+                    take.append(pending.popleft())
+                    room -= 1
+                if take:
+                    self._offer(w, take)
+            return
+        # Nothing waits: an idle worker takes a call sent ahead to a busy
+        # one, if that call has not started.
+        while self._idle and self._busy < self._max_workers:
+            victim = max((w for w in self._workers.values() if w.state == "ready"),
+                         key=lambda w: len(w.q))
+            if len(victim.q) < 2:
+                return
+            it = victim.q[-1]
+            if not self._table.withdraw(it.slot, it.gen):
+                return
+            victim.q.pop()
+            self._release(it)
+            self._offer(self._idle.pop(), [it])
 
     def _accept(self) -> None:
         while True:
@@ -500,7 +755,6 @@ class Executor(concurrent.futures.Executor):
                     if not chunk:
                         break
                     hello += chunk
-                conn.settimeout(None)
             except OSError:
                 conn.close()
                 continue
@@ -508,11 +762,17 @@ class Executor(concurrent.futures.Executor):
                     hello[:_TOKEN_LEN], self._token.encode()):
                 conn.close()
                 continue
-            pid = _LEN.unpack(hello[_TOKEN_LEN:])[0]
+            pid = struct.unpack(">I", hello[_TOKEN_LEN:])[0]
             with self._lock:
                 w = next((x for x in self._workers.values()
                           if x.state == "starting" and x.task.pid == pid), None)
                 if w is None:
+                    conn.close()
+                    continue
+                try:
+                    socket.send_fds(conn, [str(_SLOTS).encode()], [self._table_fd])
+                    conn.settimeout(None)
+                except OSError:
                     conn.close()
                     continue
                 w.pid = pid
@@ -521,28 +781,20 @@ class Executor(concurrent.futures.Executor):
                     w.pidfd = os.pidfd_open(pid)
                 except OSError:
                     w.pidfd = None
-                self._by_pid[pid] = w
                 self._start_failures = 0
                 self._sel.register(conn, selectors.EVENT_READ, w)
-                w.state = "idle"
+                w.state = "ready"
                 if w.dedicated is not None:
                     item, w.dedicated = w.dedicated, _DONE
-                    self._start(w, item)
-                    if w.state == "idle":  # cancelled before it started
+                    self._offer(w, [item])
+                    if not w.q:  # cancelled before it started
                         self._idle.remove(w)
                         self._retire(w)
                 else:
                     self._idle.append(w)
 
     def _retire(self, w: _Worker) -> None:
-        """Closes w's socket: it exits by itself (code 0)."""
-        if w.state == "busy":
-            self._busy -= 1
-        if w.state == "idle":
-            try:
-                self._idle.remove(w)
-            except ValueError:
-                pass
+        """Closes the idle w's socket: it exits by itself (code 0)."""
         w.state = "retired"
         if w.sock is not None:
             try:
@@ -557,79 +809,102 @@ class Executor(concurrent.futures.Executor):
         if sock is None:
             return
         try:
-            data = sock.recv(1 << 20)
+            n = sock.recv_into(self._rbuf)
         except OSError:
-            data = b""
+            n = 0
         replies: list[tuple[ExecutorFuture, bytes]] = []
         with self._lock:
             if w.sock is not sock:
                 return
-            if not data:
-                # The worker died (or closed): its reaper will say how; the
-                # socket is done.
-                item = w.item
+            if not n:
+                # The worker died (or closed): its reaper will say how.
                 self._lose(w, None)
-                w.item = item
                 return
-            w.rbuf += data
-            while len(w.rbuf) >= 4:
-                n = _LEN.unpack_from(w.rbuf)[0]
-                if len(w.rbuf) < 4 + n:
-                    break
-                body = bytes(w.rbuf[4:4 + n])
-                del w.rbuf[:4 + n]
-                item = w.item
-                w.item = None
-                w.deadline = None
-                if item is None:
-                    continue
-                replies.append((item.future, body))
-                w.ntasks += 1
-                if w.dedicated is not None or (self._max_tasks is not None
-                                               and w.ntasks >= self._max_tasks):
-                    self._retire(w)
-                    self._fill()
-                else:
-                    self._busy -= 1
-                    w.state = "idle"
-                    self._idle.append(w)
+            w.rbuf += self._rview[:n]
+            self._parse(w, replies)
             self._dispatch()
-        for fut, body in replies:
-            try:
-                ok, value, tb = _pickler.loads(body)
-            except Exception as e:  # an exception class the caller cannot import, ...
-                _finish(fut, exc=e)
-                continue
-            if ok:
-                _finish(fut, value=value)
-            else:
-                if isinstance(value, BaseException) and value.__cause__ is None and tb:
-                    value.__cause__ = RemoteTraceback(tb)
-                _finish(fut, exc=value)
+        _deliver(replies)
 
-    def _dead(self, w: _Worker, r: Result, done: list[tuple[ExecutorFuture, BaseException]]
-              ) -> None:
-        """w's process has ended with Result r (lock held)."""
+    def _drain(self, w: _Worker, replies: list[tuple[ExecutorFuture, bytes]]) -> None:
+        """Collects the replies already in w's socket, without waiting."""
+        sock = w.sock
+        while sock is not None:
+            try:
+                n = sock.recv_into(self._rbuf, 0, socket.MSG_DONTWAIT)
+            except OSError:
+                break
+            if not n:
+                break
+            w.rbuf += self._rview[:n]
+        self._parse(w, replies)
+
+    def _parse(self, w: _Worker, replies: list[tuple[ExecutorFuture, bytes]]) -> None:
+        """The whole replies in w.rbuf end their calls."""
+        buf = w.rbuf
+        size = len(buf)
+        off = 0
+        q = w.q
+        free = self._free
+        head = _HEAD.size
+        while size - off >= head:
+            n, slot, gen = _HEAD.unpack_from(buf, off)
+            end = off + head + n
+            if end > size:
+                break
+            body = bytes(buf[off + head:end])
+            off = end
+            # Replies come in the order the calls were sent, less those
+            # withdrawn; a reply to none of them is for a call stopped meanwhile.
+            it = q[0] if q and q[0].slot == slot and q[0].gen == gen else next(
+                (x for x in q if x.slot == slot and x.gen == gen), None)
+            if it is None:
+                continue
+            if it is q[0]:
+                q.popleft()
+            else:
+                q.remove(it)
+            free.append(slot)
+            it.slot = -1
+            it.worker = None
+            w.ntasks += 1
+            replies.append((it.future, body))
+        if not off:
+            return
+        del buf[:off]
+        if w.state == "ready":
+            if q:
+                self._head_changed(w)
+            else:
+                self._now_idle(w)
+
+    def _dead(self, w: _Worker, r: Result, done: list[tuple[ExecutorFuture, BaseException]],
+              replies: list[tuple[ExecutorFuture, bytes]]) -> None:
+        """w's process has ended with Result r (lock held). Its calls that
+        never started go back to the front of the queue; the one it was
+        running fails (unless a cancel or timeout already told it)."""
         was = w.state
-        item = w.item
-        w.item = None
-        if w.state != "dead" and w.state != "retired":
+        if w.sock is not None:
+            self._drain(w, replies)
+        if w.state not in ("dead", "retired"):
             self._lose(w, None)
         self._workers.pop(w.id, None)
         if w.pidfd is not None:
             os.close(w.pidfd)
             w.pidfd = None
-        if w.pid is not None:
-            self._by_pid.pop(w.pid, None)
-        if w.killed is not None:
-            pass  # cancel, timeout, shutdown: the future was already told
-        elif item is not None:
-            if r.status == "oom_killed":
-                exc: BaseException = MemoryLimitExceeded(r)
+        back = []
+        for it in w.q:
+            started = not self._table.withdraw(it.slot, it.gen)
+            self._release(it)
+            if not started:
+                it.pid = None
+                back.append(it)
+            elif r.status == "oom_killed":
+                done.append((it.future, MemoryLimitExceeded(r)))
             else:
-                exc = WorkerCrashed(r, _crash_message(w, r))
-            done.append((item.future, exc))
-        elif was == "starting" and not self._shutdown:
+                done.append((it.future, WorkerCrashed(r, _crash_message(w, r))))
+        w.q.clear()
+        self._pending.extendleft(reversed(back))
+        if w.killed is None and was == "starting" and not self._shutdown:
             self._start_failures += 1
             if w.dedicated is not None and w.dedicated is not _DONE:
                 done.append((w.dedicated.future, WorkerCrashed(r, _crash_message(w, r))))
@@ -648,7 +923,9 @@ class Executor(concurrent.futures.Executor):
             for w in workers:
                 if w.state == "starting":  # not connected: nothing to tell it
                     w.task.cancel()
-                if w.state != "dead":
+                if w.state == "ready" and not w.q:
+                    self._idle.remove(w)
+                if w.state in ("ready", "starting"):
                     self._retire(w)
         # Retired workers exit on EOF; give them a moment, then kill.
         deadline = time.monotonic() + 1.0
@@ -663,7 +940,26 @@ class Executor(concurrent.futures.Executor):
         self._listener.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
+        os.close(self._table_fd)
+        for sock in self._closing:
+            sock.close()
         shutil.rmtree(self._dir, ignore_errors=True)
+
+
+def _deliver(replies: list[tuple[ExecutorFuture, bytes]]) -> None:
+    """Ends the futures of replies (outside the lock: callbacks run)."""
+    for fut, body in replies:
+        try:
+            ok, value, tb = _pickler.loads(body)
+        except Exception as e:  # an exception class the caller cannot import, ...
+            _finish(fut, exc=e)
+            continue
+        if ok:
+            _finish(fut, value=value)
+        else:
+            if isinstance(value, BaseException) and value.__cause__ is None and tb:
+                value.__cause__ = RemoteTraceback(tb)
+            _finish(fut, exc=value)
 
 
 _DONE: Any = object()  # a dedicated worker whose item was sent

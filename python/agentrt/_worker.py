@@ -1,18 +1,29 @@
 """The worker process of agentrt.Executor: run as `python3 -m
 agentrt._worker` (or by path). It takes its settings from the environment
 that the executor sets, connects to the executor's Unix socket, sends the
-token, and then runs the callables it receives:
+token, receives the claim table (a memfd, see _claim.c), and then runs the
+calls it receives, in order:
 
-    request:  4-byte big-endian length, pickle of (fn, args, kwargs)
-    reply:    4-byte big-endian length, pickle of (ok, value_or_exception, traceback_text)
+    request:  header (length, slot, generation: 3 x 4 bytes big-endian),
+              pickle of (fn, args, kwargs), or of (None, fn, chunk) for a
+              chunk of map(): [fn(*args) for args in chunk]
+    reply:    the same header, pickle of (ok, value_or_exception, traceback_text)
 
-It imports nothing from the agentrt package (no extension, no runtime), so
-that a worker starts fast and owns no threads. It exits when the socket
-closes (the executor retires it) or when it is killed.
+The executor may send calls ahead of the one running. Each is claimed in
+the table before it runs: one the executor withdrew meanwhile is skipped,
+and if the executor stopped the running one (cancel, timeout), the worker
+exits at once instead of starting the next.
+
+It imports nothing from the agentrt package but the small _claim module,
+loaded by file name (no runtime, no threads), so that a worker starts
+fast. It exits when the socket closes (the executor retires it) or when it
+is killed.
 """
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
+import importlib.util
 import json
 import os
 import socket
@@ -20,7 +31,7 @@ import struct
 import sys
 import traceback
 
-_LEN = struct.Struct(">I")
+_HEAD = struct.Struct(">III")
 
 try:
     import cloudpickle as _pickler
@@ -29,14 +40,27 @@ except ImportError:  # pragma: no cover - depends on the host
 import pickle
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return bytes(buf)
+def _load_claim(path: str):  # type: ignore[no-untyped-def]
+    """agentrt._claim from its file, without importing the package."""
+    loader = importlib.machinery.ExtensionFileLoader("agentrt._claim", path)
+    spec = importlib.util.spec_from_file_location("agentrt._claim", path, loader=loader)
+    assert spec is not None
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+def _call(request: bytes) -> tuple[bool, object, str]:
+    try:
+        fn, args, kwargs = _pickler.loads(request)
+        if fn is None:  # a chunk of map(): args is the function, kwargs the chunk
+            return True, [args(*a) for a in kwargs], ""
+        return True, fn(*args, **kwargs), ""
+    except BaseException as e:  # noqa: BLE001 - everything goes back to the caller
+        tb = "".join(traceback.format_exception(e))
+        e.__traceback__ = None
+        e.__context__ = None
+        return False, e, tb
 
 
 def _dumps_reply(ok: bool, value: object, tb: str) -> bytes:
@@ -90,26 +114,47 @@ def main() -> int:
         if initializer is not None:
             initializer(*initargs)
 
+    claim_path = os.environ.pop("AGENTRT_EXECUTOR_CLAIM")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(path)
-    sock.sendall(token + _LEN.pack(os.getpid()))
+    sock.sendall(token + struct.pack(">I", os.getpid()))
+    msg, fds, _, _ = socket.recv_fds(sock, 16, 1)
+    if not fds:
+        return 0  # refused, or the executor is gone
+    table = _load_claim(claim_path).Table(fds[0], int(msg.decode()))
+    os.close(fds[0])
+
+    buf = bytearray()
+    calls: list[tuple[int, int, bytes]] = []
+    at = 0  # calls[at:] are still to run
     while True:
-        head = _recv_exact(sock, 4)
-        if head is None:
-            return 0
-        body = _recv_exact(sock, _LEN.unpack(head)[0])
-        if body is None:
-            return 0
-        try:
-            fn, args, kwargs = _pickler.loads(body)
-            reply = _dumps_reply(True, fn(*args, **kwargs), "")
-        except BaseException as e:  # noqa: BLE001 - everything goes back to the caller
-            tb = "".join(traceback.format_exception(e))
-            e.__traceback__ = None
-            e.__context__ = None
-            reply = _dumps_reply(False, e, tb)
-            del e
-        sock.sendall(_LEN.pack(len(reply)) + reply)
+        if at == len(calls):
+            calls.clear()
+            at = 0
+            data = sock.recv(1 << 16)
+            if not data:
+                return 0
+            buf += data
+            off = 0
+            while len(buf) - off >= _HEAD.size:
+                n, slot, gen = _HEAD.unpack_from(buf, off)
+                if len(buf) - off - _HEAD.size < n:
+                    break
+                calls.append((slot, gen, bytes(buf[off + _HEAD.size:off + _HEAD.size + n])))
+                off += _HEAD.size + n
+            del buf[:off]
+            continue
+        slot, gen, request = calls[at]
+        at += 1
+        if not table.claim(slot, gen):
+            continue  # withdrawn: cancelled, or moved to another worker
+        ok, value, tb = _call(request)
+        del request
+        reply = _dumps_reply(ok, value, tb)
+        del value
+        if not table.finish(slot, gen):
+            os._exit(0)  # stopped: the executor is killing this worker
+        sock.sendall(_HEAD.pack(len(reply), slot, gen) + reply)
 
 
 if __name__ == "__main__":

@@ -85,9 +85,9 @@ def test_cancel_running(ex):
     while len(ex.worker_pids()) < 5 and time.monotonic() < deadline:
         time.sleep(0.005)
     f = ex.submit(sleeper, 30)
-    while not f.running() and time.monotonic() < deadline:
+    while not f.started() and time.monotonic() < deadline:
         time.sleep(0.005)
-    assert f.running()
+    assert f.running() and f.started()
     p = f.pid
     assert p and alive(p)
     t0 = time.perf_counter()

@@ -1,0 +1,193 @@
+"""agentrt.Executor: calls sent ahead to busy workers (the claim table),
+and map() in chunks."""
+import os
+import time
+
+import pytest
+
+import agentrt
+
+
+def sleeper(s):
+    time.sleep(s)
+    return os.getpid()
+
+
+def touch(path):
+    with open(path, "w") as f:
+        f.write(str(os.getpid()))
+    return os.getpid()
+
+
+def exit_after(s, code):
+    time.sleep(s)
+    os._exit(code)
+
+
+def square(x):
+    return x * x
+
+
+def fail_at(x, bad):
+    if x == bad:
+        raise ValueError(f"bad {x}")
+    return x
+
+
+def alive(p):
+    return os.path.exists(f"/proc/{p}")
+
+
+def wait_for(cond, seconds=10):
+    deadline = time.monotonic() + seconds
+    while not cond():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.002)
+
+
+def test_sent_ahead_cancels_without_a_kill(tmp_path):
+    with agentrt.Executor(1, prefetch=3) as ex:
+        a = ex.submit(sleeper, 0.5)
+        wait_for(a.started)
+        marker = tmp_path / "b-ran"
+        b = ex.submit(touch, str(marker))
+        # b waits at a's worker: running (as in ProcessPoolExecutor), not started.
+        wait_for(lambda: b.pid is not None)
+        assert b.running() and not b.started()
+        assert b.pid == a.pid
+        assert b.cancel() is True
+        assert b.cancelled()
+        # The worker was not killed: a ends normally, in the same process.
+        assert a.result(timeout=10) == a.pid and alive(a.pid)
+        assert ex.submit(sleeper, 0).result(timeout=10) == a.pid
+        assert not marker.exists()
+
+
+def test_cancel_of_the_running_call_requeues_those_sent_ahead(tmp_path):
+    with agentrt.Executor(1, prefetch=3) as ex:
+        a = ex.submit(sleeper, 30)
+        wait_for(a.started)
+        rest = [ex.submit(touch, str(tmp_path / f"m{i}")) for i in range(3)]
+        wait_for(lambda: all(f.pid == a.pid for f in rest))
+        victim = a.pid
+        assert a.cancel() is True
+        # Each ran exactly once, in a fresh worker.
+        pids = [f.result(timeout=10) for f in rest]
+        assert victim not in pids
+        assert all((tmp_path / f"m{i}").read_text() == str(pids[i]) for i in range(3))
+        wait_for(lambda: not alive(victim), 5)
+
+
+def test_idle_worker_takes_calls_sent_ahead_to_a_busy_one():
+    with agentrt.Executor(2, prefetch=3) as ex:
+        long = ex.submit(sleeper, 3)
+        short = ex.submit(sleeper, 0.2)
+        wait_for(lambda: long.started() and short.started())
+        t0 = time.monotonic()
+        later = [ex.submit(sleeper, 0.05) for _ in range(6)]
+        # Some of them were sent ahead behind the long call; the worker
+        # that ends its short call takes them back instead of waiting 3 s.
+        pids = [f.result(timeout=2.5) for f in later]
+        assert time.monotonic() - t0 < 2.0
+        assert not long.done()
+        assert set(pids) == {short.pid}
+        assert long.result(timeout=10) == long.pid
+
+
+def test_timeout_counts_from_the_start_in_the_worker():
+    with agentrt.Executor(1, prefetch=3) as ex:
+        a = ex.submit(sleeper, 0.6)
+        wait_for(a.started)
+        ok = ex.submit_with(sleeper, (0.1,), timeout=0.4)  # waits 0.6 s, runs 0.1 s
+        late = ex.submit_with(sleeper, (30,), timeout=0.3)
+        assert ok.result(timeout=10) == a.pid
+        t0 = time.monotonic()
+        with pytest.raises(agentrt.TaskTimeout):
+            late.result(timeout=10)
+        # late started right after ok: it ends about 0.3 s after that.
+        assert time.monotonic() - t0 < 0.3 + 0.25
+
+
+def test_crash_fails_only_the_running_call():
+    with agentrt.Executor(1, prefetch=3) as ex:
+        a = ex.submit(exit_after, 0.3, 3)
+        wait_for(a.started)
+        rest = [ex.submit(sleeper, 0) for _ in range(3)]
+        wait_for(lambda: all(f.pid is not None for f in rest))
+        with pytest.raises(agentrt.WorkerCrashed) as e:
+            a.result(timeout=10)
+        assert e.value.exit_code == 3
+        pids = [f.result(timeout=10) for f in rest]
+        assert a.pid not in pids
+
+
+def test_prefetch_zero_sends_one_call_per_worker():
+    with agentrt.Executor(1, prefetch=0) as ex:
+        a = ex.submit(sleeper, 0.3)
+        wait_for(a.started)
+        b = ex.submit(sleeper, 0)
+        time.sleep(0.05)
+        assert b.pid is None and not b.running()
+        assert b.result(timeout=10) == a.result(timeout=10)
+    with pytest.raises(ValueError, match="prefetch"):
+        agentrt.Executor(1, prefetch=-1)
+
+
+def test_many_calls_each_answered_once():
+    with agentrt.Executor(2, prefetch=3) as ex:
+        futs = [ex.submit(square, i) for i in range(3000)]
+        assert [f.result(timeout=60) for f in futs] == [i * i for i in range(3000)]
+
+
+def test_map_chunksize():
+    with agentrt.Executor(2) as ex:
+        assert list(ex.map(square, range(100), chunksize=7)) == [i * i for i in range(100)]
+        assert list(ex.map(pow, [2, 3], [5, 2], chunksize=4)) == [32, 9]
+        assert list(ex.map(square, [], chunksize=3)) == []
+        it = ex.map(fail_at, range(20), [13] * 20, chunksize=5)
+        assert [next(it) for _ in range(10)] == list(range(10))
+        with pytest.raises(ValueError, match="bad 13"):
+            next(it)
+        with pytest.raises(ValueError, match="chunksize"):
+            ex.map(square, range(3), chunksize=0)
+
+
+def test_map_chunksize_timeout_cancels_the_rest():
+    with agentrt.Executor(1) as ex:
+        it = ex.map(sleeper, [0.05, 30, 30, 30], chunksize=2, timeout=0.5)
+        with pytest.raises(TimeoutError):
+            list(it)
+        # The worker running the 30 s chunk was killed; a new one answers.
+        assert ex.submit(square, 3).result(timeout=10) == 9
+
+
+def allocate(mb):
+    b = bytearray(mb << 20)
+    for i in range(0, len(b), 4096):
+        b[i] = 1
+    return os.getpid()
+
+
+def test_per_call_memory_limit_in_a_warm_worker():
+    with agentrt.Executor(1) as ex:
+        wait_for(lambda: len(ex.worker_pids()) == 2)
+        warm = set(ex.worker_pids())
+        # Within its limit: it runs in a worker already started.
+        assert ex.submit_with(allocate, (32,), memory_limit="256M").result(timeout=30) in warm
+        f = ex.submit_with(allocate, (512,), memory_limit="128M")
+        try:
+            f.result(timeout=30)
+        except agentrt.MemoryLimitExceeded as e:
+            assert e.result.status == "oom_killed"
+        else:
+            pytest.skip("cgroup memory limits are not enforced here")
+        # The limit was the call's alone: the next worker has none.
+        p = ex.submit(allocate, 400).result(timeout=30)
+        assert p != f.pid
+        # Calls waiting behind a limited one are not sent ahead to it.
+        slow = ex.submit_with(sleeper, (0.3,), memory_limit="256M")
+        wait_for(slow.started)
+        after = ex.submit(sleeper, 0)
+        time.sleep(0.05)
+        assert after.pid is None
+        assert after.result(timeout=10) == slow.result(timeout=10)
