@@ -19,6 +19,7 @@ import json
 import os
 import pickle
 import secrets
+import select
 import selectors
 import shutil
 import signal
@@ -53,9 +54,10 @@ __all__ = ["Executor", "ExecutorFuture", "RemoteTraceback"]
 
 _HEAD = struct.Struct(">III")  # length, claim slot, generation (_worker.py)
 _SLOTS = 1 << 16  # calls in flight at most (the table is 1 MiB, touched as used)
-# A call sent ahead waits in the worker's socket buffer; kept this small,
-# the few a worker is sent ahead fit, so sending to a busy worker never blocks.
-_AHEAD_MAX_BYTES = 16 << 10
+# Calls sent ahead wait in the worker's socket buffer (about 200 KiB by
+# default): with at most this much in a worker's calls, they fit, so that
+# sending to a busy worker never blocks the dispatcher.
+_AHEAD_MAX_BYTES = 64 << 10
 _WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_worker.py")
 _TOKEN_LEN = 32
 _HELLO = _TOKEN_LEN + 4
@@ -87,6 +89,33 @@ class ExecutorFuture(concurrent.futures.Future):  # type: ignore[type-arg]
         super().__init__()
         self._executor = executor
         self._item: _Item | None = None
+        self._poke: int | None = None  # the eventfd of a thread in _wait_direct
+
+    def result(self, timeout: float | None = None) -> Any:
+        if self._state in (PENDING, RUNNING):
+            timeout = self._executor._wait_direct(self, timeout)
+        return super().result(timeout)
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        if self._state in (PENDING, RUNNING):
+            timeout = self._executor._wait_direct(self, timeout)
+        return super().exception(timeout)
+
+    def set_result(self, result: Any) -> None:
+        super().set_result(result)
+        self._wake_direct()
+
+    def set_exception(self, exception: BaseException | None) -> None:
+        super().set_exception(exception)
+        self._wake_direct()
+
+    def _wake_direct(self) -> None:
+        fd = self._poke
+        if fd is not None:
+            try:
+                os.eventfd_write(fd, 1)
+            except OSError:
+                pass
 
     @property
     def pid(self) -> int | None:
@@ -111,6 +140,7 @@ class ExecutorFuture(concurrent.futures.Future):  # type: ignore[type-arg]
             else:
                 running = True
         if not running:
+            self._wake_direct()
             self._invoke_callbacks()
             return True
         return self._executor._cancel_running(self)
@@ -125,6 +155,7 @@ class ExecutorFuture(concurrent.futures.Future):  # type: ignore[type-arg]
             for waiter in self._waiters:
                 waiter.add_cancelled(self)
             self._condition.notify_all()
+        self._wake_direct()
         self._invoke_callbacks()
         return True
 
@@ -146,7 +177,7 @@ class _Item:
 
 class _Worker:
     __slots__ = ("task", "id", "pid", "sock", "state", "q", "deadline", "ntasks", "rbuf",
-                 "dedicated", "killed", "pidfd", "limited")
+                 "dedicated", "killed", "pidfd", "limited", "waiting")
 
     def __init__(self, task: Task, wid: int, dedicated: _Item | None) -> None:
         self.task = task
@@ -166,6 +197,7 @@ class _Worker:
         self.killed: str | None = None  # "cancel", "timeout", "shutdown"
         self.pidfd: int | None = None
         self.limited = False  # runs a call with a memory limit of its own
+        self.waiting = 0  # threads reading its socket in result() (_wait_direct)
 
 
 def _dumps(obj: Any) -> bytes:
@@ -187,7 +219,7 @@ class Executor(concurrent.futures.Executor):
     memory_limit: every worker's memory limit ("512M", bytes), a cgroup
         limit; a callable that goes over it fails with MemoryLimitExceeded.
     prefetch: while calls wait for a worker, each busy worker is sent up to
-        this many more (small ones, up to 16 KiB pickled), so that it never
+        this many more (up to 64 KiB pickled in all), so that it never
         waits for the executor between calls. A call sent ahead still
         cancels without a kill, and moves to a worker that falls idle
         (docs/python.md, "Calls sent ahead"). 0: one call per worker.
@@ -207,7 +239,7 @@ class Executor(concurrent.futures.Executor):
         max_tasks_per_child: int | None = None,
         timeout: float | None = None,
         memory_limit: int | str | None = None,
-        prefetch: int = 3,
+        prefetch: int = 7,
         runtime: Runtime | None = None,
     ) -> None:
         if max_workers is None:
@@ -265,7 +297,10 @@ class Executor(concurrent.futures.Executor):
         self._shutdown = False
         self._broken: str | None = None
         self._start_failures = 0
-        self._closing: list[socket.socket] = []  # lost workers' sockets, to close
+        # Lost workers' sockets, closed by the dispatcher once no thread
+        # waits on them in result() (a number closed under a poll() could be
+        # reused by then).
+        self._closing: list[tuple[_Worker, socket.socket]] = []
         self._rbuf = bytearray(1 << 16)  # the dispatcher's receive buffer
         self._rview = memoryview(self._rbuf)
 
@@ -546,7 +581,7 @@ class Executor(concurrent.futures.Executor):
                 w.sock.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-            self._closing.append(w.sock)
+            self._closing.append((w, w.sock))
             w.sock = None
 
     def _kill(self, w: _Worker, why: str, target: _Item,
@@ -569,6 +604,98 @@ class Executor(concurrent.futures.Executor):
                     back.append(it)
         self._pending.extendleft(reversed(back))
         w.task.cancel()
+
+    def _wait_direct(self, fut: ExecutorFuture, timeout: float | None) -> float | None:
+        """result() of a call sent to a worker, alone there and with none
+        waiting: the waiting thread reads the worker's socket itself, so
+        that the reply wakes it directly rather than the dispatcher, which
+        would then wake it (one thread hop less on each round trip; with
+        calls streaming through, the dispatcher's batches are cheaper, and
+        it keeps them). The worker's socket leaves the dispatcher's
+        selector meanwhile. An eventfd of the thread's wakes it when the
+        future ends another way (cancel, crash, a call moved to another
+        worker). Returns what is left of timeout."""
+        if threading.current_thread() is self._thread:
+            return timeout
+        efd = _thread_eventfd()
+        with self._lock:
+            if fut._poke is not None:  # another thread waits so: the condition it is
+                return timeout
+            fut._poke = efd
+        deadline = None if timeout is None else time.monotonic() + timeout
+        held: _Worker | None = None  # the worker whose socket this thread watches
+        poller = select.poll()
+        try:
+            while True:
+                replies: list[tuple[ExecutorFuture, bytes]] = []
+                with self._lock:
+                    if fut._state not in (PENDING, RUNNING):
+                        break
+                    it = fut._item
+                    w = it.worker if it is not None else None
+                    if w is not held:
+                        if held is not None:
+                            self._unwatch(held)
+                            poller.unregister(sock)
+                        held = None
+                        if w is None or w.state != "ready" or w.sock is None or \
+                                len(w.q) > 1 or self._pending:
+                            # Waits in the executor, or calls stream through:
+                            # the dispatcher reads in batches and tells.
+                            break
+                        self._watch(w)
+                        held = w
+                        sock = w.sock
+                        poller.register(sock, select.POLLIN)
+                        poller.register(efd, select.POLLIN)
+                    if held is None:
+                        break  # waits in the executor: the dispatcher tells
+                    if held.sock is not sock:
+                        break  # lost: the reaper tells
+                    if self._drain(held, replies):
+                        self._lose(held, None)
+                    self._dispatch()
+                _deliver(replies)
+                if fut._state not in (PENDING, RUNNING):
+                    break
+                if deadline is None:
+                    ms = -1
+                else:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    ms = max(1, int(left * 1000 + 0.999))
+                for fd, _ in poller.poll(ms):
+                    if fd == efd:
+                        try:
+                            os.eventfd_read(efd)
+                        except BlockingIOError:
+                            pass
+        finally:
+            if held is not None:
+                with self._lock:
+                    self._unwatch(held)
+            fut._poke = None
+        if deadline is None:
+            return None
+        return max(0.0, deadline - time.monotonic())
+
+    def _watch(self, w: _Worker) -> None:
+        w.waiting += 1
+        if w.waiting == 1 and w.sock is not None:
+            try:
+                self._sel.unregister(w.sock)
+            except (KeyError, ValueError):
+                pass
+
+    def _unwatch(self, w: _Worker) -> None:
+        w.waiting -= 1
+        if w.waiting == 0 and w.sock is not None and w.state == "ready":
+            # epoll reports what came meanwhile, even to a select() under way.
+            try:
+                self._sel.register(w.sock, selectors.EVENT_READ, w)
+            except (KeyError, ValueError):
+                pass
 
     def _started(self, fut: ExecutorFuture) -> bool:
         with self._lock:
@@ -631,8 +758,10 @@ class Executor(concurrent.futures.Executor):
                 deadlines = [w.deadline for w in self._workers.values()
                              if w.deadline is not None]
             timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+            woken = False
             for key, _ in sel.select(timeout):
                 if key.data is None:
+                    woken = True
                     # Drain, then clear the flag: a waker that found it set
                     # queued its work before, and that work is looked at
                     # below, after this.
@@ -644,13 +773,19 @@ class Executor(concurrent.futures.Executor):
                     self._woken = False
                 elif key.data == "listen":
                     self._accept()
+                    woken = True
                 else:
                     self._readable(key.data)
+            if not (woken or deadlines or self._events or self._closing or self._shutdown):
+                continue  # replies only: _readable dispatched already
             done: list[tuple[ExecutorFuture, BaseException]] = []
             replies: list[tuple[ExecutorFuture, bytes]] = []
             with self._lock:
-                while self._closing:
-                    self._closing.pop().close()
+                if self._closing:
+                    for w, sock in self._closing:
+                        if not w.waiting:
+                            sock.close()
+                    self._closing = [c for c in self._closing if c[0].waiting]
                 if deadlines:
                     self._timeouts(done, replies)
                 while self._events:
@@ -719,9 +854,13 @@ class Executor(concurrent.futures.Executor):
                 room = self._ahead + 1 - len(w.q)
                 if self._max_tasks is not None:
                     room = min(room, self._max_tasks - w.ntasks - len(w.q))
+                if room <= 0:
+                    continue
+                queued = sum(len(it.payload) for it in w.q)
                 take = []
-                while room > 0 and pending and len(pending[0].payload) <= _AHEAD_MAX_BYTES \
-                        and pending[0].memory is None:
+                while room > 0 and pending and pending[0].memory is None and \
+                        queued + len(pending[0].payload) <= _AHEAD_MAX_BYTES:
+                    queued += len(pending[0].payload)
                     take.append(pending.popleft())
                     room -= 1
                 if take:
@@ -805,38 +944,39 @@ class Executor(concurrent.futures.Executor):
             w.sock = None
 
     def _readable(self, w: _Worker) -> None:
-        sock = w.sock
-        if sock is None:
-            return
-        try:
-            n = sock.recv_into(self._rbuf)
-        except OSError:
-            n = 0
         replies: list[tuple[ExecutorFuture, bytes]] = []
         with self._lock:
-            if w.sock is not sock:
+            if w.sock is None:
                 return
-            if not n:
+            if self._drain(w, replies):
                 # The worker died (or closed): its reaper will say how.
                 self._lose(w, None)
-                return
-            w.rbuf += self._rview[:n]
-            self._parse(w, replies)
             self._dispatch()
         _deliver(replies)
 
-    def _drain(self, w: _Worker, replies: list[tuple[ExecutorFuture, bytes]]) -> None:
-        """Collects the replies already in w's socket, without waiting."""
+    def _drain(self, w: _Worker, replies: list[tuple[ExecutorFuture, bytes]]) -> bool:
+        """Collects the replies already in w's socket, without waiting;
+        True at its end (the worker is gone). Every read of a worker's
+        socket is made here, under the lock, so that the dispatcher and a
+        thread waiting in result() may both read it: the bytes reach rbuf
+        in order, whoever reads them."""
         sock = w.sock
+        eof = False
         while sock is not None:
             try:
                 n = sock.recv_into(self._rbuf, 0, socket.MSG_DONTWAIT)
-            except OSError:
+            except (BlockingIOError, InterruptedError):
                 break
+            except OSError:
+                n = 0
             if not n:
+                eof = True
                 break
             w.rbuf += self._rview[:n]
+            if n < len(self._rbuf):
+                break  # nothing more for now: saves the EAGAIN round
         self._parse(w, replies)
+        return eof
 
     def _parse(self, w: _Worker, replies: list[tuple[ExecutorFuture, bytes]]) -> None:
         """The whole replies in w.rbuf end their calls."""
@@ -941,7 +1081,7 @@ class Executor(concurrent.futures.Executor):
         os.close(self._wake_r)
         os.close(self._wake_w)
         os.close(self._table_fd)
-        for sock in self._closing:
+        for _, sock in self._closing:
             sock.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
@@ -1012,3 +1152,26 @@ def _seconds(name: str, value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ValueError(f"{name}: must be a number of seconds >= 0 or None")
     return float(value)
+
+
+class _Eventfd:
+    """An eventfd closed with its owner: a thread's, kept in _eventfds."""
+
+    __slots__ = ("fd",)
+
+    def __init__(self) -> None:
+        self.fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+
+    def __del__(self) -> None:
+        os.close(self.fd)
+
+
+_eventfds = threading.local()
+
+
+def _thread_eventfd() -> int:
+    """This thread's eventfd for _wait_direct."""
+    e = getattr(_eventfds, "e", None)
+    if e is None:
+        e = _eventfds.e = _Eventfd()
+    return e.fd

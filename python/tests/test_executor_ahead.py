@@ -191,3 +191,35 @@ def test_per_call_memory_limit_in_a_warm_worker():
         time.sleep(0.05)
         assert after.pid is None
         assert after.result(timeout=10) == slow.result(timeout=10)
+
+
+def test_result_waits_on_the_worker_socket():
+    # A lone call: result() reads the worker's socket itself. Its timeout,
+    # a cancel from another thread and a second waiting thread still work.
+    import concurrent.futures
+    import threading
+    with agentrt.Executor(1) as ex:
+        f = ex.submit(sleeper, 30)
+        wait_for(f.started)
+        t0 = time.monotonic()
+        with pytest.raises(TimeoutError):
+            f.result(timeout=0.2)
+        assert 0.19 < time.monotonic() - t0 < 1.0
+        assert f.running()
+        got = []
+        other = threading.Thread(target=lambda: got.append(
+            pytest.raises(concurrent.futures.CancelledError, f.result, 10)))
+        other.start()
+        threading.Timer(0.2, f.cancel).start()
+        t0 = time.monotonic()
+        with pytest.raises(concurrent.futures.CancelledError):
+            f.result(timeout=10)
+        assert time.monotonic() - t0 < 1.0
+        other.join(10)
+        assert got
+        # Both threads, then a new call: the socket went back to the dispatcher.
+        g = ex.submit(sleeper, 0.1)
+        h = ex.submit(sleeper, 0)  # waits behind g: read by the dispatcher
+        assert h.result(timeout=10) == g.result(timeout=10)
+        done, _ = concurrent.futures.wait([ex.submit(square, 4)], timeout=10)
+        assert [d.result() for d in done] == [16]
