@@ -722,8 +722,9 @@ typedef struct art_task_stats {
 ART_PUBLIC int art_task_stats_get(art_task *task, art_task_stats *out);
 /* [any thread] Changes a cgroup limit of a running task (memory,
  * memory_high, swap, cpu, cpu_weight, pids, io_weight) until its run ends;
- * a restart starts again from the spec. As at the start, a memory limit
- * comes with no swap unless the spec set swap. -ESRCH: not running;
+ * a restart starts again from the spec. UINT64_MAX is no limit (for cpu:
+ * no quota). As at the start, a memory limit comes with no swap unless
+ * the spec set swap. -ESRCH: not running;
  * -EOPNOTSUPP: the task has no cgroup (sandbox level none, no cgroups
  * here) or the controller is missing; -EINVAL: not a cgroup limit, or out
  * of range; -ETIMEDOUT when no thread drives the loop within 1 s; the

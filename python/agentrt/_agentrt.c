@@ -2593,6 +2593,25 @@ static PyTypeObject Core_Type = {
 
 /* ------------------------------------------------------------ module */
 
+/* check_spec(json: bytes): SpecError naming the field if the library
+ * would refuse the spec, without submitting it. */
+static PyObject *mod_check_spec(PyObject *m, PyObject *arg)
+{
+	(void)m;
+	char *json;
+	Py_ssize_t len;
+	if (PyBytes_AsStringAndSize(arg, &json, &len) < 0)
+		return NULL;
+	art_error err = { 0 };
+	art_spec *spec = NULL;
+	int r = art_spec_from_json(json, (size_t)len, &spec, &err);
+	if (r < 0)
+		return raise_art(r == -ENOMEM ? PyExc_MemoryError : SpecError, r, &err,
+				 "invalid spec");
+	art_spec_free(spec);
+	Py_RETURN_NONE;
+}
+
 static PyObject *mod_parse_size(PyObject *m, PyObject *arg)
 {
 	(void)m;
@@ -2622,6 +2641,7 @@ static PyObject *mod_parse_duration(PyObject *m, PyObject *arg)
 }
 
 static PyMethodDef module_methods[] = {
+	{ "check_spec", mod_check_spec, METH_O, "check_spec(json): SpecError if refused" },
 	{ "parse_size", mod_parse_size, METH_O, "parse_size('512M') -> bytes" },
 	{ "parse_duration", mod_parse_duration, METH_O, "parse_duration('1.5s') -> nanoseconds" },
 	{ NULL, NULL, 0, NULL },

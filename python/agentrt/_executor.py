@@ -40,10 +40,11 @@ from concurrent.futures._base import (  # type: ignore[attr-defined]
 )
 from typing import Any
 
-from . import _claim
-from ._errors import Error, MemoryLimitExceeded, TaskTimeout, WorkerCrashed
+from . import _agentrt, _claim
+from ._errors import Error, SpecError, MemoryLimitExceeded, TaskTimeout, WorkerCrashed
 from ._result import Result
-from ._runtime import Runtime, Task, _bytes
+from ._runtime import _LIVE_LIMITS, Runtime, Task, _bytes
+from ._spec import build_spec
 
 try:
     import cloudpickle as _pickler
@@ -161,14 +162,14 @@ class ExecutorFuture(concurrent.futures.Future):  # type: ignore[type-arg]
 
 
 class _Item:
-    __slots__ = ("future", "payload", "timeout", "memory", "worker", "slot", "gen", "pid")
+    __slots__ = ("future", "payload", "timeout", "limits", "worker", "slot", "gen", "pid")
 
     def __init__(self, future: ExecutorFuture, payload: bytes, timeout: float | None,
-                 memory: int | None) -> None:
+                 limits: dict[str, Any] | None) -> None:
         self.future = future
         self.payload = payload
         self.timeout = timeout
-        self.memory = memory
+        self.limits = limits  # its own (submit_with), set on its worker for it
         self.worker: _Worker | None = None  # the worker it was sent to
         self.slot = -1  # its slot in the claim table while sent
         self.gen = 0
@@ -196,7 +197,7 @@ class _Worker:
         self.dedicated = dedicated  # the one item this worker was started for
         self.killed: str | None = None  # "cancel", "timeout", "shutdown"
         self.pidfd: int | None = None
-        self.limited = False  # runs a call with a memory limit of its own
+        self.limited: tuple[str, ...] = ()  # the limits set for the call it runs
         self.waiting = 0  # threads reading its socket in result() (_wait_direct)
 
 
@@ -218,6 +219,8 @@ class Executor(concurrent.futures.Executor):
         from the call's start in its worker.
     memory_limit: every worker's memory limit ("512M", bytes), a cgroup
         limit; a callable that goes over it fails with MemoryLimitExceeded.
+    limits: every worker's other limits, as the spec's ({"cpu": 1.5,
+        "pids": 256, "cpu_time": 600, "nofile": 1024, ...}).
     prefetch: while calls wait for a worker, each busy worker is sent up to
         this many more (up to 64 KiB pickled in all), so that it never
         waits for the executor between calls. A call sent ahead still
@@ -226,7 +229,8 @@ class Executor(concurrent.futures.Executor):
     runtime: an agentrt.Runtime to start the workers in (default: one of
         the executor's own, closed by shutdown()).
 
-    Per-task options: submit_with(fn, args, kwargs, timeout=..., memory_limit=...).
+    Per-task options: submit_with(fn, args, kwargs, timeout=..., memory_limit=...,
+    limits=...).
     """
 
     def __init__(
@@ -239,6 +243,7 @@ class Executor(concurrent.futures.Executor):
         max_tasks_per_child: int | None = None,
         timeout: float | None = None,
         memory_limit: int | str | None = None,
+        limits: Mapping[str, Any] | None = None,
         prefetch: int = 7,
         runtime: Runtime | None = None,
     ) -> None:
@@ -254,7 +259,12 @@ class Executor(concurrent.futures.Executor):
         self._max_workers = max_workers
         self._max_tasks = max_tasks_per_child
         self._timeout = _seconds("timeout", timeout)
-        self._memory = _bytes("memory_limit", memory_limit)
+        # What every worker is started with: its limits to go back to after
+        # a call of its own (submit_with).
+        self._limits = _check_limits("limits", dict(limits or {}))
+        memory = _bytes("memory_limit", memory_limit)
+        if memory is not None:
+            self._limits["memory"] = memory
         self._ahead = prefetch
         setup = None
         preload = tuple(preload)
@@ -322,36 +332,49 @@ class Executor(concurrent.futures.Executor):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> ExecutorFuture:
         """Runs fn(*args, **kwargs) in a worker; the executor's timeout
-        and memory limit apply."""
+        and limits apply."""
         return self._submit(_dumps((fn, args, kwargs)), self._timeout, None)
 
     def submit_with(self, fn: Callable[..., Any], args: Iterable[Any] = (),
                     kwargs: Mapping[str, Any] | None = None, *,
                     timeout: float | None = None,
-                    memory_limit: int | str | None = None) -> ExecutorFuture:
+                    memory_limit: int | str | None = None,
+                    limits: Mapping[str, Any] | None = None) -> ExecutorFuture:
         """submit() with per-task options: timeout (seconds; overrides the
-        executor's), memory_limit (the call runs alone in a warm worker
-        whose cgroup gets that limit for the call; a worker of its own,
-        started with the limit, where the limit cannot be set live)."""
+        executor's); memory_limit and limits (as the spec's: "cpu",
+        "pids", "cpu_time", ...) for this call alone. The call runs alone in
+        a warm worker whose cgroup gets the cgroup limits (memory, cpu,
+        pids, weights) for the call and the executor's back after it. With
+        an rlimit among them (cpu_time, nofile, ...), or where a limit
+        cannot be set live (no cgroups; v1 refuses memory below what the
+        worker uses), it runs in a worker of its own, started with the
+        limits and retired after it."""
         tmo = _seconds("timeout", timeout)
         if tmo is None:
             tmo = self._timeout
+        own = _check_limits("limits", dict(limits or {}))
         mem = _bytes("memory_limit", memory_limit)
-        return self._submit(_dumps((fn, tuple(args), dict(kwargs or {}))), tmo, mem)
+        if mem is not None:
+            own["memory"] = mem
+        return self._submit(_dumps((fn, tuple(args), dict(kwargs or {}))), tmo, own or None)
 
-    def _submit(self, payload: bytes, tmo: float | None, mem: int | None) -> ExecutorFuture:
+    def _submit(self, payload: bytes, tmo: float | None,
+                limits: dict[str, Any] | None) -> ExecutorFuture:
         fut = ExecutorFuture(self)
-        item = _Item(fut, payload, tmo, mem)
+        item = _Item(fut, payload, tmo, limits)
         fut._item = item
         with self._lock:
             if self._shutdown:
                 raise RuntimeError("cannot schedule new futures after shutdown")
             if self._broken:
                 raise concurrent.futures.BrokenExecutor(self._broken)
+            if limits is not None and not _LIVE_LIMITS.issuperset(limits):
+                self._spawn(item)  # rlimits are set at exec: a worker of its own
+                return fut
             if not self._pending and self._idle and self._busy < self._max_workers:
                 # Straight to an idle worker from this thread: one hop less.
                 w = self._idle.pop()
-                if mem is not None and not self._limit(w, mem):
+                if limits is not None and not self._limit(w, limits):
                     self._idle.append(w)
                     self._spawn(item)
                     return fut
@@ -448,24 +471,45 @@ class Executor(concurrent.futures.Executor):
         # call (submit_with), and a kill takes whatever the call started.
         opts: dict[str, Any] = {"grace": 0, "stream": False, "env": self._env,
                                 "sandbox": "limits", "id": f"agentrt-executor-worker-{wid}"}
-        mem = dedicated.memory if dedicated is not None else self._memory
-        if mem is not None:
-            opts["limits"] = {"memory": mem}
+        limits = dict(self._limits)
+        if dedicated is not None and dedicated.limits:
+            limits.update(dedicated.limits)
+        if limits:
+            opts["limits"] = limits
         task = self._rt.spawn([sys.executable, _WORKER], **opts)
         w = _Worker(task, wid, dedicated)
         self._workers[wid] = w
         threading.Thread(target=self._reap, args=(w,), name=f"agentrt-executor-reap-{wid}",
                          daemon=True).start()
 
-    def _limit(self, w: _Worker, mem: int | None) -> bool:
-        """Sets the idle w's memory limit for a call (None: back to the
-        executor's). False where it cannot be set live (no cgroup of its
-        own; cgroup v1 refuses a limit below what the worker uses)."""
-        try:
-            ok = w.task.set_limit("memory", mem if mem is not None else self._memory)
-        except (Error, ValueError):
-            ok = False
-        w.limited = ok and mem is not None
+    def _limit(self, w: _Worker, limits: dict[str, Any]) -> bool:
+        """Sets the idle w's cgroup limits for a call of its own. False
+        where one cannot be set live (no cgroup of its own; v1 refuses
+        memory below what the worker uses): then w has its own back."""
+        done: list[str] = []
+        for name, value in limits.items():
+            try:
+                ok = w.task.set_limit(name, value)
+            except (Error, ValueError):
+                ok = False
+            if not ok:
+                w.limited = tuple(done)
+                self._unlimit(w)
+                return False
+            done.append(name)
+        w.limited = tuple(done)
+        return True
+
+    def _unlimit(self, w: _Worker) -> bool:
+        """Gives w back the executor's limits after a call of its own.
+        False if one cannot be: w must not run another call."""
+        ok = True
+        for name in w.limited:
+            try:
+                ok = w.task.set_limit(name, self._limits.get(name, _NO_LIMIT[name])) and ok
+            except (Error, ValueError):
+                ok = False
+        w.limited = ()
         return ok
 
     def _fill(self) -> None:
@@ -538,8 +582,8 @@ class Executor(concurrent.futures.Executor):
         retired once it has run max_tasks_per_child (or its one call)."""
         self._busy -= 1
         w.deadline = None
-        if w.limited and not self._limit(w, None):
-            self._retire(w)  # its call's limit would stay: a fresh one instead
+        if w.limited and not self._unlimit(w):
+            self._retire(w)  # its call's limits would stay: a fresh one instead
             self._fill()
         elif w.dedicated is not None or (self._max_tasks is not None
                                          and w.ntasks >= self._max_tasks):
@@ -832,12 +876,12 @@ class Executor(concurrent.futures.Executor):
             if it.future._state not in (PENDING, RUNNING):
                 continue  # cancelled
             w = self._idle.pop()
-            if it.memory is not None and not self._limit(w, it.memory):
+            if it.limits is not None and not self._limit(w, it.limits):
                 self._idle.append(w)
                 self._spawn(it)
                 continue
             self._offer(w, [it])
-            if w.limited and not w.q and not self._limit(w, None):
+            if w.limited and not w.q and not self._unlimit(w):
                 # Cancelled just now, and its limit would stay.
                 self._idle.remove(w)
                 self._retire(w)
@@ -858,7 +902,7 @@ class Executor(concurrent.futures.Executor):
                     continue
                 queued = sum(len(it.payload) for it in w.q)
                 take = []
-                while room > 0 and pending and pending[0].memory is None and \
+                while room > 0 and pending and pending[0].limits is None and \
                         queued + len(pending[0].payload) <= _AHEAD_MAX_BYTES:
                     queued += len(pending[0].payload)
                     take.append(pending.popleft())
@@ -1144,6 +1188,24 @@ def _main_spec() -> str | None:
     if path and path.endswith(".py") and os.path.exists(path):
         return f"path:{os.path.abspath(path)}"
     return None
+
+
+# What a limit lifted after a call of its own goes back to when the
+# executor sets none (Task.set_limit's "no limit", the weights' default).
+_NO_LIMIT: dict[str, Any] = {"memory": None, "memory_high": None, "swap": None, "cpu": None,
+                             "pids": None, "cpu_weight": 100, "io_weight": 100}
+
+
+def _check_limits(name: str, limits: dict[str, Any]) -> dict[str, Any]:
+    """limits as the spec takes them (SpecError naming the field otherwise);
+    None values are dropped."""
+    limits = {k: v for k, v in limits.items() if v is not None}
+    if limits:
+        try:
+            _agentrt.check_spec(build_spec(["true"], {"limits": limits}))
+        except SpecError as e:
+            raise SpecError(f"{name}: {e}") from None
+    return limits
 
 
 def _seconds(name: str, value: Any) -> float | None:

@@ -684,7 +684,7 @@ class Task:
     def set_limit(self, name: str, value: Any) -> bool:
         """Changes a cgroup limit of the running task until its run ends
         (art_task_set_limit): "memory", "memory_high", "swap" (bytes or
-        "512M"), "pids" (a count) - None for no limit -, "cpu" (CPUs, 1.5),
+        "512M"), "pids" (a count), "cpu" (CPUs, 1.5) - None for no limit -,
         "cpu_weight", "io_weight" (1..10000). As at the start, a memory
         limit comes without swap unless the spec set swap. False if the
         task has ended. Raises ValueError for a limit that cannot change
@@ -696,7 +696,7 @@ class Task:
             raise ValueError(f"set_limit: {name!r} cannot change while a task runs "
                              f"(one of {', '.join(sorted(_LIVE_LIMITS))})")
         if value is None:
-            if name not in ("memory", "memory_high", "swap", "pids"):
+            if name not in ("memory", "memory_high", "swap", "pids", "cpu"):
                 raise ValueError(f"set_limit: {name} needs a value")
             v = _UNLIMITED
         elif name in ("memory", "memory_high", "swap"):

@@ -223,3 +223,47 @@ def test_result_waits_on_the_worker_socket():
         assert h.result(timeout=10) == g.result(timeout=10)
         done, _ = concurrent.futures.wait([ex.submit(square, 4)], timeout=10)
         assert [d.result() for d in done] == [16]
+
+
+def cgroup_value(ctrl, name):
+    """(pid, the value of this process's cgroup file ctrl/name), None if absent."""
+    for line in open("/proc/self/cgroup"):
+        _, ctrls, path = line.rstrip("\n").split(":", 2)
+        if ctrl in ctrls.split(","):
+            try:
+                with open(f"/sys/fs/cgroup/{ctrl}{path}/{name}") as f:
+                    return os.getpid(), f.read().strip()
+            except OSError:
+                return os.getpid(), None
+    return os.getpid(), None
+
+
+def nofile():
+    import resource
+    return os.getpid(), resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def test_per_call_limits_live_and_rlimits_in_a_worker_of_their_own():
+    with agentrt.Executor(1, limits={"pids": 64}) as ex:
+        wait_for(lambda: len(ex.worker_pids()) == 2)
+        warm = set(ex.worker_pids())
+        pid, pids_max = ex.submit(cgroup_value, "pids", "pids.max").result(timeout=10)
+        if pids_max is None:
+            pytest.skip("no pids cgroup for tasks here")
+        assert pids_max == "64"
+        # cgroup limits for one call, in a warm worker, then back.
+        pid, quota = ex.submit_with(cgroup_value, ("cpu", "cpu.cfs_quota_us"),
+                                    limits={"cpu": 0.5, "pids": 32}).result(timeout=10)
+        assert pid in warm and quota == "50000"
+        assert ex.submit_with(cgroup_value, ("pids", "pids.max"),
+                              limits={"pids": 32}).result(timeout=10)[1] == "32"
+        for _ in range(3):  # every warm worker has its own limits back
+            assert ex.submit(cgroup_value, "cpu", "cpu.cfs_quota_us").result(timeout=10)[1] == "-1"
+            assert ex.submit(cgroup_value, "pids", "pids.max").result(timeout=10)[1] == "64"
+        # An rlimit is set at exec: a worker of its own.
+        pid, (soft, hard) = ex.submit_with(nofile, limits={"nofile": 64}).result(timeout=30)
+        assert (soft, hard) == (64, 64) and pid not in warm
+        with pytest.raises(agentrt.SpecError, match="cpu"):
+            ex.submit_with(nofile, limits={"cpu": "lots"})
+    with pytest.raises(agentrt.SpecError, match="limits"):
+        agentrt.Executor(1, limits={"bogus": 1})

@@ -94,7 +94,10 @@ static void fill_limits(const art_spec *s, cg_limits *lim)
 int iso_set_limit(art_task *t, art_limit limit, uint64_t value, art_error *err)
 {
 	const char *id = art_spec_id(t->spec) ?: "(no id)";
-	int r = spec_check_limit(limit, value);
+	/* UINT64_MAX lifts a CPU quota (cpu_millis 0 below); other limits
+	 * take it as "no limit" already. */
+	bool lift_cpu = limit == ART_LIMIT_CPU && value == UINT64_MAX;
+	int r = lift_cpu ? 0 : spec_check_limit(limit, value);
 	if (r < 0)
 		return art_error_set(err, r, "task %s: limit %d: value out of range", id,
 				     (int)limit);
@@ -109,7 +112,7 @@ int iso_set_limit(art_task *t, art_limit limit, uint64_t value, art_error *err)
 				     "cgroups here)", id);
 	uint64_t v[ART_LIMIT__COUNT] = { 0 };
 	unsigned set = 1u << limit;
-	v[limit] = value;
+	v[limit] = lift_cpu ? 0 : value;
 	if (limit == ART_LIMIT_MEMORY && (cg_root_supported(t->rt->cg) & CG_LIM_SWAP)) {
 		/* As at the start (iso_make_cgroup): a memory limit means
 		 * memory, not swap, unless the spec said otherwise. */

@@ -1279,16 +1279,20 @@ static int apply_limits(const cg_task *cg, const cg_limits *lim, art_error *err)
 		 * (unlimited) memory limit, so there is nothing to set. */
 	}
 	if (want & CG_LIM_CPU) {
-		/* Quota per 100 ms period; the kernel's floor is 1 ms. */
+		/* Quota per 100 ms period; the kernel's floor is 1 ms. 0
+		 * thousandths: no quota (a limit lifted while the task runs). */
 		uint64_t quota = MAX((uint64_t)lim->cpu_millis * 100, 1000);
 		if (v1) {
 			r = set_file(cg, C_CPU, "cpu.cfs_period_us", "100000", err);
 			if (r < 0)
 				return r;
-			snprintf(val, sizeof(val), "%" PRIu64, quota);
+			fmt_u64(val, sizeof(val), lim->cpu_millis ? quota : UINT64_MAX, "-1");
 			r = set_file(cg, C_CPU, "cpu.cfs_quota_us", val, err);
 		} else {
-			snprintf(val, sizeof(val), "%" PRIu64 " 100000", quota);
+			if (lim->cpu_millis)
+				snprintf(val, sizeof(val), "%" PRIu64 " 100000", quota);
+			else
+				snprintf(val, sizeof(val), "max 100000");
 			r = set_file(cg, C_CPU, "cpu.max", val, err);
 		}
 		if (r < 0)

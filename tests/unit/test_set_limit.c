@@ -244,6 +244,24 @@ TEST(cpu_weight_changes)
 	CHECK_EQ_INT((int)read_u64(cpu), v1 ? 10 : 1); /* shares: weight x 1024 / 100 */
 	CHECK_EQ_INT(art_task_set_limit(t, ART_LIMIT_CPU_WEIGHT, 100, &err), 0);
 	CHECK_EQ_INT((int)read_u64(cpu), v1 ? 1024 : 100);
+	/* A quota of half a CPU, then none. */
+	char quota[512];
+	if (v1)
+		cgroup_file(pid, "cpu", "cpu.cfs_quota_us", quota, sizeof(quota));
+	else
+		cgroup_file(pid, NULL, "cpu.max", quota, sizeof(quota));
+	CHECK_EQ_INT(art_task_set_limit(t, ART_LIMIT_CPU, 500, &err), 0);
+	CHECK_EQ_INT((int)read_u64(quota), 50000);
+	CHECK_EQ_INT(art_task_set_limit(t, ART_LIMIT_CPU, UINT64_MAX, &err), 0);
+	if (v1) {
+		FILE *f = fopen(quota, "re");
+		char buf[32] = "";
+		CHECK(f && fgets(buf, sizeof(buf), f));
+		fclose(f);
+		CHECK_EQ_STR(strtok(buf, "\n"), "-1");
+	} else {
+		CHECK(read_u64(quota) == UINT64_MAX); /* "max 100000" */
+	}
 	art_task_cancel(t);
 	wait_ended(&lt, 1);
 	art_task_unref(t);
