@@ -804,6 +804,19 @@ static PyObject *raise_art(PyObject *type, int code, const art_error *err, const
 	return NULL;
 }
 
+/* The library's spec from JSON, or NULL with SpecError naming the field. */
+static art_spec *parse_spec(const char *json, Py_ssize_t len)
+{
+	art_error err = { 0 };
+	art_spec *spec = NULL;
+	int r = art_spec_from_json(json, (size_t)len, &spec, &err);
+	if (r < 0) {
+		raise_art(r == -ENOMEM ? PyExc_MemoryError : SpecError, r, &err, "invalid spec");
+		return NULL;
+	}
+	return spec;
+}
+
 /* ------------------------------------------------------------ Notifier */
 
 typedef struct {
@@ -2328,12 +2341,9 @@ static PyObject *Core_submit(CoreObject *self, PyObject *args, PyObject *kwds)
 	core *c = self->c;
 	if (core_usable(c) < 0)
 		return NULL;
-	art_error err = { 0 };
-	art_spec *spec = NULL;
-	int r = art_spec_from_json(json, (size_t)len, &spec, &err);
-	if (r < 0)
-		return raise_art(r == -ENOMEM ? PyExc_MemoryError : SpecError, r, &err,
-				 "invalid spec");
+	art_spec *spec = parse_spec(json, len);
+	if (!spec)
+		return NULL;
 	if (!art_spec_argv(spec) || !art_spec_argv(spec)[0]) {
 		art_spec_free(spec);
 		PyErr_SetString(SpecError, "cmd: required field is missing");
@@ -2602,12 +2612,9 @@ static PyObject *mod_check_spec(PyObject *m, PyObject *arg)
 	Py_ssize_t len;
 	if (PyBytes_AsStringAndSize(arg, &json, &len) < 0)
 		return NULL;
-	art_error err = { 0 };
-	art_spec *spec = NULL;
-	int r = art_spec_from_json(json, (size_t)len, &spec, &err);
-	if (r < 0)
-		return raise_art(r == -ENOMEM ? PyExc_MemoryError : SpecError, r, &err,
-				 "invalid spec");
+	art_spec *spec = parse_spec(json, len);
+	if (!spec)
+		return NULL;
 	art_spec_free(spec);
 	Py_RETURN_NONE;
 }
