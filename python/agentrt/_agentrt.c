@@ -2375,7 +2375,8 @@ static PyObject *Core_submit(CoreObject *self, PyObject *args, PyObject *kwds)
 	h->r = rc;
 
 	art_task *t = NULL;
-	r = art_runtime_submit(c->rt, spec, rc, &t, &err);
+	art_error err = { 0 };
+	int r = art_runtime_submit(c->rt, spec, rc, &t, &err);
 	art_spec_free(spec);
 	if (r < 0) {
 		atomic_fetch_sub(&rc->refs, 1); /* the loop's: it will never call back */
