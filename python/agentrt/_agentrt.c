@@ -1799,7 +1799,8 @@ static PyObject *Handle_result(HandleObject *self, PyObject *unused)
 	int bad = 0;
 	bad |= set_item(d, "id", str_or_none(r->id));
 	bad |= set_item(d, "status", str_or_none(art_end_name(a->end)));
-	bad |= set_item(d, "exit_code", num_or_none_ll(a->exit_code, a->end == ART_END_EXITED));
+	bad |= set_item(d, "exit_code", num_or_none_ll(a->exit_code, a->end == ART_END_EXITED ||
+							   (a->end == ART_END_GAVE_UP && a->term_signal <= 0)));
 	bad |= set_item(d, "signal", num_or_none_ll(a->term_signal, a->term_signal > 0));
 	bad |= set_item(d, "exit_status", PyLong_FromLong(x->exit_status));
 	bad |= set_item(d, "pid", PyLong_FromLong(a->pid));
@@ -1854,6 +1855,9 @@ static PyObject *Handle_result(HandleObject *self, PyObject *unused)
 	bad |= set_item(d, "peak_cpu_pct", PyFloat_FromDouble(a->peak_cpu_pct));
 	bad |= set_item(d, "io_read_bytes", PyLong_FromUnsignedLongLong(a->io_read_bytes));
 	bad |= set_item(d, "io_write_bytes", PyLong_FromUnsignedLongLong(a->io_write_bytes));
+	bad |= set_item(d, "restarts", PyLong_FromUnsignedLong(a->restarts));
+	bad |= set_item(d, "ready", PyBool_FromLong(a->ready));
+	bad |= set_item(d, "status_text", str_or_none(a->status_text[0] ? a->status_text : NULL));
 	if (bad) {
 		Py_DECREF(d);
 		return NULL;

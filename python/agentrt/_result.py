@@ -26,9 +26,11 @@ class Result:
 
     id: str | None
     #: exited, signaled, timeout, cancelled, start_failed, oom_killed,
-    #: seccomp, limit, skipped
+    #: seccomp, limit, skipped, and for supervised tasks gave_up,
+    #: unhealthy, watchdog, circuit_open
     status: str
-    #: The exit code when status is "exited", else None.
+    #: The exit code when status is "exited" (or "gave_up" after a last run
+    #: that exited), else None.
     exit_code: int | None
     #: The signal that ended the process (also after a timeout or cancel).
     signal: int | None
@@ -83,6 +85,11 @@ class Result:
     peak_cpu_pct: float = 0.0
     io_read_bytes: int = 0
     io_write_bytes: int = 0
+    #: Supervision (spec "restart", "notify", "health"): runs started again,
+    #: whether it became ready, the last STATUS= it sent.
+    restarts: int = 0
+    ready: bool = False
+    status_text: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -20,7 +20,7 @@ __all__ = ["build_spec", "SPEC_FIELDS"]
 SPEC_FIELDS = frozenset({
     "id", "cmd", "env", "inherit_env", "cwd", "stdin", "timeout", "grace", "limits", "output",
     "labels", "sandbox", "priority", "group", "kind", "depends_on", "requests", "retries",
-    "session",
+    "session", "restart", "health", "notify", "watchdog",
 })
 
 
@@ -122,7 +122,7 @@ def build_spec(cmd: Any, options: Mapping[str, Any]) -> bytes:
             if value is not None:
                 spec["stdin"] = _input(value)
             continue
-        if key in ("timeout", "grace"):
+        if key in ("timeout", "grace", "watchdog"):
             value = _duration(key, value)
         elif key == "cwd":
             value = _path(value)
