@@ -734,7 +734,9 @@ class Executor(concurrent.futures.Executor):
 
     def _unwatch(self, w: _Worker) -> None:
         w.waiting -= 1
-        if w.waiting == 0 and w.sock is not None and w.state == "ready":
+        if w.waiting == 0 and w.sock is None:
+            self._wake()  # its socket waits in _closing for this
+        elif w.waiting == 0 and w.state == "ready":
             # epoll reports what came meanwhile, even to a select() under way.
             try:
                 self._sel.register(w.sock, selectors.EVENT_READ, w)
