@@ -206,6 +206,7 @@ typedef struct rres {
 	art_change *changes;
 	char *message;
 	char *diagnostic;
+	char *waited; /* art_task_explain at the end: why it waited to start */
 	int exit_status;
 	int ok;
 } rres;
@@ -342,6 +343,7 @@ static void rres_free(rres *x)
 	}
 	free(x->message);
 	free(x->diagnostic);
+	free(x->waited);
 }
 
 static void rec_unref(rec *r)
@@ -675,6 +677,14 @@ static void rres_fill(rres *x, art_runtime *rt, const art_result *res)
 	x->ok = art_result_ok(res);
 }
 
+/* On the loop thread (on_exit): art_task_explain is for it alone. */
+static void rres_explain(rres *x, const art_task *task)
+{
+	char buf[512];
+	if (art_task_explain(task, buf, sizeof(buf)) == 0)
+		x->waited = dup_or_null(buf);
+}
+
 static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, void *userdata)
 {
 	core *c = userdata;
@@ -683,6 +693,7 @@ static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, v
 		return;
 	rres x;
 	rres_fill(&x, rt, res);
+	rres_explain(&x, task);
 	pthread_mutex_lock(&c->mu);
 	r->res = x;
 	r->done = true;
@@ -1843,6 +1854,7 @@ static PyObject *Handle_result(HandleObject *self, PyObject *unused)
 			str_or_none(a->end == ART_END_LIMIT ? art_limit_name(a->limit) : NULL));
 	bad |= set_item(d, "unenforced", unenforced);
 	bad |= set_item(d, "limits_diagnostic", str_or_none(x->diagnostic));
+	bad |= set_item(d, "waited", str_or_none(x->waited));
 	bad |= set_item(d, "usage_from_cgroup", PyBool_FromLong(a->usage_from_cgroup));
 	bad |= set_item(d, "oom_kills", PyLong_FromUnsignedLongLong(a->oom_kills));
 	bad |= set_item(d, "pids_peak", PyLong_FromUnsignedLongLong(a->pids_peak));

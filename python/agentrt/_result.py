@@ -90,6 +90,10 @@ class Result:
     restarts: int = 0
     ready: bool = False
     status_text: str | None = None
+    #: Why it waited before it started, largest reasons first (the
+    #: scheduler's art_task_explain): "waited 1.20s: dependencies 0.70s,
+    #: group cap 0.40s, priority 0.10s", or "did not wait".
+    waited: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -224,3 +224,13 @@ def test_runtime_config_errors():
         agentrt.Runtime(sample_interval="fast")
     with pytest.raises(ValueError):
         agentrt.Runtime(memory_capacity="12Q")
+
+
+def test_result_says_why_the_task_waited():
+    with agentrt.Runtime(max_running=1) as rt:
+        a = rt.spawn(["sleep", "0.3"], id="first", stream=False)
+        b = rt.spawn(["true"], id="after", depends_on=["first"], stream=False)
+        c = rt.spawn(["true"], id="capped", stream=False)
+        assert a.wait().waited == "did not wait"
+        assert "dependencies" in b.wait().waited
+        assert "cap" in c.wait().waited
