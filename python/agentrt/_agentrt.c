@@ -2346,38 +2346,21 @@ static int core_usable(core *c)
 }
 
 /* submit(spec_json: bytes, stream_limit: int = 0) -> Handle */
-static PyObject *Core_submit(CoreObject *self, PyObject *args, PyObject *kwds)
+/* A new Handle and its rec for spec: held by the Handle and, once
+ * submitted, by the loop (dropped in on_exit). */
+static HandleObject *handle_for(core *c, const art_spec *spec, Py_ssize_t stream_limit)
 {
-	static char *kwlist[] = { "spec_json", "stream_limit", NULL };
-	const char *json;
-	Py_ssize_t len, stream_limit = 0;
-	if (!PyArg_ParseTupleAndKeywords(args, kwds, "y#|n:submit", kwlist, &json, &len,
-					 &stream_limit))
-		return NULL;
-	core *c = self->c;
-	if (core_usable(c) < 0)
-		return NULL;
-	art_spec *spec = parse_spec(json, len);
-	if (!spec)
-		return NULL;
-	if (!art_spec_argv(spec) || !art_spec_argv(spec)[0]) {
-		art_spec_free(spec);
-		PyErr_SetString(SpecError, "cmd: required field is missing");
-		return NULL;
-	}
 	HandleObject *h = PyObject_New(HandleObject, &Handle_Type);
-	if (!h) {
-		art_spec_free(spec);
+	if (!h)
 		return NULL;
-	}
 	h->r = NULL;
 	rec *rc = calloc(1, sizeof(*rc));
 	if (!rc) {
 		Py_DECREF(h);
-		art_spec_free(spec);
-		return PyErr_NoMemory();
+		PyErr_NoMemory();
+		return NULL;
 	}
-	atomic_init(&rc->refs, 2); /* the Handle's and the loop's (dropped in on_exit) */
+	atomic_init(&rc->refs, 2);
 	atomic_fetch_add(&c->refs, 1);
 	rc->c = c;
 	rc->serial = atomic_fetch_add(&next_serial, 1);
@@ -2389,28 +2372,146 @@ static PyObject *Core_submit(CoreObject *self, PyObject *args, PyObject *kwds)
 	rc->session = art_spec_session(spec) != 0;
 	rc->stdin_fd = -1;
 	h->r = rc;
+	return h;
+}
 
-	art_task *t = NULL;
-	art_error err = { 0 };
-	int r = art_runtime_submit(c->rt, spec, rc, &t, &err);
-	art_spec_free(spec);
-	if (r < 0) {
-		atomic_fetch_sub(&rc->refs, 1); /* the loop's: it will never call back */
-		Py_DECREF(h);
-		if (r == -EINVAL)
-			return raise_art(SpecError, r, &err, "cannot submit");
-		if (r == -ENOMEM)
-			return PyErr_NoMemory();
-		return raise_art(Error, r, &err, "cannot submit");
-	}
+/* The submit was refused: the loop will never call back for h's rec. */
+static void handle_refused(HandleObject *h)
+{
+	atomic_fetch_sub(&h->r->refs, 1);
+	Py_DECREF(h);
+}
+
+/* The submit was taken: keep t, unless the task has already ended. */
+static void handle_keep(core *c, HandleObject *h, art_task *t)
+{
+	rec *rc = h->r;
 	pthread_mutex_lock(&c->mu);
 	bool done = rc->done;
 	if (!done)
 		rc->task = t;
 	pthread_mutex_unlock(&c->mu);
 	if (done)
-		art_task_unref(t); /* ended before we could keep it */
+		art_task_unref(t);
+}
+
+static PyObject *raise_submit(int r, const art_error *err)
+{
+	if (r == -EINVAL)
+		return raise_art(SpecError, r, err, "cannot submit");
+	if (r == -ENOMEM)
+		return PyErr_NoMemory();
+	return raise_art(Error, r, err, "cannot submit");
+}
+
+/* The spec of one entry, with a command (SpecError otherwise). */
+static art_spec *parse_runnable_spec(const char *json, Py_ssize_t len)
+{
+	art_spec *spec = parse_spec(json, len);
+	if (spec && (!art_spec_argv(spec) || !art_spec_argv(spec)[0])) {
+		art_spec_free(spec);
+		PyErr_SetString(SpecError, "cmd: required field is missing");
+		return NULL;
+	}
+	return spec;
+}
+
+static PyObject *Core_submit(CoreObject *self, PyObject *args, PyObject *kwds)
+{
+	static char *kwlist[] = { "spec_json", "stream_limit", NULL };
+	const char *json;
+	Py_ssize_t len, stream_limit = 0;
+	if (!PyArg_ParseTupleAndKeywords(args, kwds, "y#|n:submit", kwlist, &json, &len,
+					 &stream_limit))
+		return NULL;
+	core *c = self->c;
+	if (core_usable(c) < 0)
+		return NULL;
+	art_spec *spec = parse_runnable_spec(json, len);
+	if (!spec)
+		return NULL;
+	HandleObject *h = handle_for(c, spec, stream_limit);
+	if (!h) {
+		art_spec_free(spec);
+		return NULL;
+	}
+	art_task *t = NULL;
+	art_error err = { 0 };
+	int r = art_runtime_submit(c->rt, spec, h->r, &t, &err);
+	art_spec_free(spec);
+	if (r < 0) {
+		handle_refused(h);
+		return raise_submit(r, &err);
+	}
+	handle_keep(c, h, t);
 	return (PyObject *)h;
+}
+
+/* submit_batch([(spec_json, stream_limit), ...]) -> [Handle, ...]:
+ * art_runtime_submit_batch, all taken or none (their dependencies may name
+ * each other in any order; an unknown id or a cycle is a SpecError). */
+static PyObject *Core_submit_batch(CoreObject *self, PyObject *arg)
+{
+	core *c = self->c;
+	if (core_usable(c) < 0)
+		return NULL;
+	PyObject *seq = PySequence_Fast(arg, "submit_batch: a list of (spec_json, stream_limit)");
+	if (!seq)
+		return NULL;
+	Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+	art_spec **specs = calloc((size_t)n + 1, sizeof(*specs));
+	HandleObject **hs = calloc((size_t)n + 1, sizeof(*hs));
+	void **uds = calloc((size_t)n + 1, sizeof(*uds));
+	art_task **ts = calloc((size_t)n + 1, sizeof(*ts));
+	PyObject *out = NULL;
+	Py_ssize_t made = 0;
+	if (!specs || !hs || !uds || !ts) {
+		PyErr_NoMemory();
+		goto done;
+	}
+	for (; made < n; made++) {
+		const char *json;
+		Py_ssize_t len, stream_limit;
+		if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(seq, made), "y#n:submit_batch", &json,
+				      &len, &stream_limit))
+			goto done;
+		specs[made] = parse_runnable_spec(json, len);
+		if (!specs[made])
+			goto done;
+		hs[made] = handle_for(c, specs[made], stream_limit);
+		if (!hs[made])
+			goto done;
+		uds[made] = hs[made]->r;
+	}
+	art_error err = { 0 };
+	int r = art_runtime_submit_batch(c->rt, (const art_spec *const *)specs, (size_t)n, uds, ts,
+					 &err);
+	if (r < 0) {
+		raise_submit(r, &err);
+		goto done;
+	}
+	out = PyList_New(n);
+	for (Py_ssize_t i = 0; i < n; i++) {
+		handle_keep(c, hs[i], ts[i]);
+		if (out)
+			PyList_SET_ITEM(out, i, (PyObject *)hs[i]);
+		else
+			Py_DECREF(hs[i]); /* no list: the tasks run, unreachable from here */
+		hs[i] = NULL;
+	}
+done:
+	for (Py_ssize_t i = 0; i <= made && i < n; i++) {
+		if (specs && specs[i])
+			art_spec_free(specs[i]);
+		if (hs && hs[i])
+			handle_refused(hs[i]);
+	}
+	free(specs);
+	free(hs);
+	free(uds);
+	free(ts);
+	Py_DECREF(seq);
+	return out;
 }
 
 static PyObject *Core_close(CoreObject *self, PyObject *unused)
@@ -2584,6 +2685,8 @@ static PyObject *Core_get_closed(CoreObject *self, void *closure)
 }
 
 static PyMethodDef Core_methods[] = {
+	{ "submit_batch", (PyCFunction)Core_submit_batch, METH_O,
+	  "submit_batch([(spec_json, stream_limit), ...]) -> [Handle]: all or none" },
 	{ "submit", (PyCFunction)(void (*)(void))Core_submit, METH_VARARGS | METH_KEYWORDS,
 	  "submit(spec_json: bytes, stream_limit: int = 0) -> Handle" },
 	{ "close", (PyCFunction)Core_close, METH_NOARGS,

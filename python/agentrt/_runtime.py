@@ -12,11 +12,11 @@ import sys
 import threading
 import types
 import weakref
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Mapping
 from typing import Any, Literal, overload
 
 from . import _agentrt
-from ._errors import Error, RuntimeClosed, SessionClosed, TaskNotDone
+from ._errors import Error, RuntimeClosed, SessionClosed, SpecError, TaskNotDone
 from ._result import Result
 from ._spec import build_spec
 
@@ -252,6 +252,30 @@ class Runtime:
         if options.get("stdin") == "pipe" and not handle.session:
             task._stdin_pipe = True
         return task
+
+    def spawn_batch(self, entries: Iterable[Mapping[str, Any]], *,
+                    stream: bool | int = True) -> list["Task"]:
+        """Queues several tasks at once (art_runtime_submit_batch): each
+        entry is a dict of spawn's options with its "cmd". Their depends_on
+        may name each other in any order, and they are taken or refused
+        together: an unknown id or a cycle raises SpecError naming them
+        (`dependency cycle: a -> b -> a`), and nothing is queued."""
+        limit = self._stream_limit if stream is True else _stream_limit(stream)
+        specs = []
+        for i, entry in enumerate(entries):
+            options = dict(entry)
+            if "cmd" not in options:
+                raise SpecError(f"entry {i}: cmd: required field is missing")
+            cmd = options.pop("cmd")
+            specs.append((build_spec(cmd, options), limit, options.get("stdin") == "pipe"))
+        handles = self._core.submit_batch([(spec, lim) for spec, lim, _ in specs])
+        tasks = []
+        for handle, (_, _, pipe) in zip(handles, specs):
+            task = Task(handle, self)
+            if pipe and not handle.session:
+                task._stdin_pipe = True
+            tasks.append(task)
+        return tasks
 
     def run(self, cmd: str | list[str] | tuple[str, ...], *, check: bool = False,
             **options: Any) -> Result:

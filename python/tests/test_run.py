@@ -234,3 +234,26 @@ def test_result_says_why_the_task_waited():
         assert a.wait().waited == "did not wait"
         assert "dependencies" in b.wait().waited
         assert "cap" in c.wait().waited
+
+
+def test_spawn_batch_with_forward_dependencies():
+    with agentrt.Runtime() as rt:
+        deploy, test, build = rt.spawn_batch([
+            {"cmd": ["true"], "id": "deploy", "depends_on": ["test"]},
+            {"cmd": ["sh", "-c", "exit 1"], "id": "test", "depends_on": ["build"]},
+            {"cmd": ["true"], "id": "build"},
+        ], stream=False)
+        assert build.wait().ok
+        assert test.wait().exit_code == 1
+        r = deploy.wait()
+        assert r.status == "skipped" and "test" in r.skip_reason
+        # Refused together: a cycle, or an unknown id, queues nothing.
+        with pytest.raises(agentrt.SpecError, match="cycle"):
+            rt.spawn_batch([{"cmd": ["true"], "id": "a", "depends_on": ["b"]},
+                            {"cmd": ["true"], "id": "b", "depends_on": ["a"]}])
+        with pytest.raises(agentrt.SpecError, match="nope"):
+            rt.spawn_batch([{"cmd": ["true"], "id": "c"},
+                            {"cmd": ["true"], "id": "d", "depends_on": ["nope"]}])
+        with pytest.raises(agentrt.SpecError, match="entry 0: cmd"):
+            rt.spawn_batch([{"id": "e"}])
+        assert rt.stats()["submitted"] == 3
