@@ -145,6 +145,13 @@ typedef struct notifier {
 	size_t n, cap;
 } notifier;
 
+/* A [loop thread] call a Python thread asked for (see on_mailbox). */
+typedef enum { MB_CLOSE_STDIN, MB_EXPLAIN } mbox_op;
+typedef struct mbox_item {
+	art_task *task; /* a reference of the mailbox's */
+	mbox_op op;
+} mbox_item;
+
 typedef struct core {
 	atomic_int refs;
 	pthread_mutex_t mu;
@@ -168,7 +175,7 @@ typedef struct core {
 	 * art_task_close_stdin, which only the loop thread may call. Watched
 	 * on the loop (on_mailbox); under mu, each entry holds a reference. */
 	int mbox_fd;
-	art_task **mbox;
+	mbox_item *mbox;
 	size_t mbox_n, mbox_cap;
 	/* Runtime(on_event=...): event lines copied on the loop thread, for
 	 * the package's event thread (EventQueue.get). keep_events is set
@@ -247,6 +254,9 @@ struct rec {
 	bool stdin_busy;
 	bool stdin_closed; /* close_stdin(), the Handle gone, or the end: no more writes */
 	int stdin_err;     /* the hand-over failed (errno) */
+	/* Handle.explain: the loop's last answer, and how many it gave. */
+	char *explained;
+	uint64_t explain_answers;
 };
 
 /* ------------------------------------------------------------ notifier */
@@ -366,6 +376,7 @@ static void rec_unref(rec *r)
 	if (r->stdin_fd >= 0)
 		close(r->stdin_fd); /* on_exit closes it; a failed submit never had one */
 	free(r->sample);
+	free(r->explained);
 	rres_free(&r->res);
 	free(r->id);
 	pthread_cond_destroy(&r->cond);
@@ -719,12 +730,12 @@ static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, v
 /* With the GIL held and the core not closing (so the loop thread drains
  * the mailbox before it frees the runtime, see loop_main): asks the loop
  * thread to close t's session input. Takes over the reference t. */
-static int mailbox_post(core *c, art_task *t)
+static int mailbox_post(core *c, art_task *t, mbox_op op)
 {
 	pthread_mutex_lock(&c->mu);
 	if (c->mbox_n == c->mbox_cap) {
 		size_t cap = c->mbox_cap ? c->mbox_cap * 2 : 16;
-		art_task **q = realloc(c->mbox, cap * sizeof(*q));
+		mbox_item *q = realloc(c->mbox, cap * sizeof(*q));
 		if (!q) {
 			pthread_mutex_unlock(&c->mu);
 			return -ENOMEM;
@@ -732,7 +743,7 @@ static int mailbox_post(core *c, art_task *t)
 		c->mbox = q;
 		c->mbox_cap = cap;
 	}
-	c->mbox[c->mbox_n++] = t;
+	c->mbox[c->mbox_n++] = (mbox_item){ t, op };
 	pthread_mutex_unlock(&c->mu);
 	uint64_t one = 1;
 	ssize_t w = write(c->mbox_fd, &one, sizeof(one));
@@ -740,15 +751,31 @@ static int mailbox_post(core *c, art_task *t)
 	return 0;
 }
 
-static art_task **mailbox_take(core *c, size_t *n)
+static mbox_item *mailbox_take(core *c, size_t *n)
 {
 	pthread_mutex_lock(&c->mu);
-	art_task **q = c->mbox;
+	mbox_item *q = c->mbox;
 	*n = c->mbox_n;
 	c->mbox = NULL;
 	c->mbox_n = c->mbox_cap = 0;
 	pthread_mutex_unlock(&c->mu);
 	return q;
+}
+
+/* On the loop thread: Handle.explain's answer, for the threads waiting. */
+static void explain_answer(core *c, art_task *t)
+{
+	rec *r = art_task_userdata(t);
+	if (!r)
+		return;
+	char buf[512];
+	char *text = art_task_explain(t, buf, sizeof(buf)) == 0 ? strdup(buf) : NULL;
+	pthread_mutex_lock(&c->mu);
+	free(r->explained);
+	r->explained = text;
+	r->explain_answers++;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&c->mu);
 }
 
 /* On the loop thread: the [loop thread] calls asked for. */
@@ -761,12 +788,17 @@ static void on_mailbox(art_runtime *rt, int fd, uint32_t events, void *userdata)
 	ssize_t rd = read(fd, &v, sizeof(v));
 	(void)rd;
 	size_t n;
-	art_task **q = mailbox_take(c, &n);
+	mbox_item *q = mailbox_take(c, &n);
 	for (size_t i = 0; i < n; i++) {
-		/* Lines already sent are written first, then end of file; no
-		 * effect on a task that has ended. */
-		art_task_close_stdin(q[i]);
-		art_task_unref(q[i]);
+		art_task *t = q[i].task;
+		if (q[i].op == MB_EXPLAIN) {
+			explain_answer(c, t);
+		} else {
+			/* Lines already sent are written first, then end of
+			 * file; no effect on a task that has ended. */
+			art_task_close_stdin(t);
+		}
+		art_task_unref(t);
 	}
 	free(q);
 }
@@ -788,9 +820,9 @@ static void *loop_main(void *arg)
 	/* Nothing is posted once close() began: the references the mailbox
 	 * still holds go now, while the runtime lives (no art_task outlives it). */
 	size_t n;
-	art_task **q = mailbox_take(c, &n);
+	mbox_item *q = mailbox_take(c, &n);
 	for (size_t i = 0; i < n; i++)
-		art_task_unref(q[i]);
+		art_task_unref(q[i].task);
 	free(q);
 	/* Kills and reaps everything, on this thread, calling on_exit for every
 	 * task still there. */
@@ -947,7 +979,7 @@ static int rec_close_stdin(rec *r)
 	pthread_mutex_unlock(&c->mu);
 	if (fd >= 0)
 		close(fd);
-	if (t && mailbox_post(c, t) < 0) {
+	if (t && mailbox_post(c, t, MB_CLOSE_STDIN) < 0) {
 		art_task_unref(t);
 		return -ENOMEM;
 	}
@@ -1185,6 +1217,53 @@ static PyObject *Handle_live(HandleObject *self, PyObject *unused)
 			     st.attempts, "uptime_s", (double)st.uptime_ns / 1e9, "cpu_s",
 			     (double)st.cpu_ns / 1e9, "rss_bytes", (unsigned long long)st.rss_bytes,
 			     "procs", st.procs, "stopped_s", (double)st.stopped_ns / 1e9);
+}
+
+static bool ready_explained(const rec *r, intptr_t want)
+{
+	return r->explain_answers >= (uint64_t)want;
+}
+
+/* explain(timeout=1.0) -> str | None: why the task waits (or waited)
+ * before it starts, as the scheduler sees it now (art_task_explain, which
+ * only the loop thread may call: asked through the mailbox). None once the
+ * task has ended (its Result has it as `waited`), or if the loop did not
+ * answer within the timeout. */
+static PyObject *Handle_explain(HandleObject *self, PyObject *args)
+{
+	double timeout = 1.0;
+	if (!PyArg_ParseTuple(args, "|d:explain", &timeout))
+		return NULL;
+	rec *r = self->r;
+	core *c = r->c;
+	art_task *t = NULL;
+	uint64_t want = 0;
+	pthread_mutex_lock(&c->mu);
+	/* As in Handle_cancel: while the GIL is held and the core is not
+	 * closing, the runtime lives; the reference goes to the mailbox. */
+	if (!c->closing && r->task) {
+		t = r->task;
+		art_task_ref(t);
+		want = r->explain_answers + 1;
+	}
+	pthread_mutex_unlock(&c->mu);
+	if (!t)
+		Py_RETURN_NONE;
+	if (mailbox_post(c, t, MB_EXPLAIN) < 0) {
+		art_task_unref(t);
+		return PyErr_NoMemory();
+	}
+	int got = rec_wait(r, ready_explained, (intptr_t)want, mono_ns() + (int64_t)(timeout * 1e9));
+	if (got < 0)
+		return NULL;
+	if (!got)
+		Py_RETURN_NONE;
+	pthread_mutex_lock(&c->mu);
+	PyObject *text = r->explained ? PyUnicode_FromString(r->explained) : NULL;
+	pthread_mutex_unlock(&c->mu);
+	if (!text && !PyErr_Occurred())
+		Py_RETURN_NONE;
+	return text;
 }
 
 /* read(stream, block=True, timeout=None, max=65536) -> bytes | None:
@@ -1967,6 +2046,8 @@ static PyMethodDef Handle_methods[] = {
 	{ "done", (PyCFunction)Handle_done, METH_NOARGS, "Whether the task has ended." },
 	{ "cancel", (PyCFunction)Handle_cancel, METH_NOARGS,
 	  "Stops the task (SIGTERM to its group, SIGKILL after its grace); False if already done." },
+	{ "explain", (PyCFunction)Handle_explain, METH_VARARGS,
+	  "explain(timeout=1.0) -> str | None: why the task waits to start (art_task_explain)" },
 	{ "set_limit", (PyCFunction)Handle_set_limit, METH_VARARGS,
 	  "set_limit(name, value) -> bool: changes a cgroup limit of the running task" },
 	{ "pause", (PyCFunction)Handle_pause, METH_NOARGS,

@@ -705,6 +705,18 @@ class Task:
         """Lets a paused task go on. False if it has ended."""
         return bool(self._h.resume())
 
+    def explain(self, timeout: float = 1.0) -> str | None:
+        """Why the task waits (or waited) before it starts, largest reasons
+        first, as the scheduler sees it now: "waited 1.20s: dependencies
+        0.70s, group cap 0.40s, priority 0.10s", or "did not wait". Once
+        the task has ended: its Result's `waited`. None if the runtime's
+        loop did not answer within timeout seconds."""
+        text = self._h.explain(timeout)
+        if text is None and self._h.done():
+            r = self.wait(0)
+            return r.waited if r is not None else None
+        return text  # type: ignore[no-any-return]
+
     def set_limit(self, name: str, value: Any) -> bool:
         """Changes a cgroup limit of the running task until its run ends
         (art_task_set_limit): "memory", "memory_high", "swap" (bytes or

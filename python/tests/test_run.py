@@ -257,3 +257,15 @@ def test_spawn_batch_with_forward_dependencies():
         with pytest.raises(agentrt.SpecError, match="entry 0: cmd"):
             rt.spawn_batch([{"id": "e"}])
         assert rt.stats()["submitted"] == 3
+
+
+def test_explain_while_a_task_waits():
+    with agentrt.Runtime(max_running=1) as rt:
+        first = rt.spawn(["sleep", "0.5"], id="first", stream=False)
+        after = rt.spawn(["true"], id="after", depends_on=["first"], stream=False)
+        time.sleep(0.2)
+        assert first.explain() == "did not wait"
+        now = after.explain()
+        assert now.startswith("waited ") and "dependencies" in now
+        assert after.wait().waited.startswith("waited ")
+        assert after.explain() == after.result().waited  # once ended: the Result's
