@@ -41,7 +41,14 @@ from concurrent.futures._base import (  # type: ignore[attr-defined]
 from typing import Any
 
 from . import _agentrt, _claim
-from ._errors import Error, SpecError, MemoryLimitExceeded, TaskTimeout, WorkerCrashed
+from ._errors import (
+    Error,
+    MemoryLimitExceeded,
+    SpecError,
+    TaskStartFailed,
+    TaskTimeout,
+    WorkerCrashed,
+)
 from ._result import Result
 from ._runtime import _LIVE_LIMITS, Runtime, Task, _bytes
 from ._spec import build_spec
@@ -227,7 +234,8 @@ class Executor(concurrent.futures.Executor):
         cancels without a kill, and moves to a worker that falls idle
         (docs/python.md, "Calls sent ahead"). 0: one call per worker.
     runtime: an agentrt.Runtime to start the workers in (default: one of
-        the executor's own, closed by shutdown()).
+        the executor's own with require_limits, closed by shutdown(): a
+        limit that cannot be enforced here fails rather than being ignored).
 
     Per-task options: submit_with(fn, args, kwargs, timeout=..., memory_limit=...,
     limits=...).
@@ -277,7 +285,11 @@ class Executor(concurrent.futures.Executor):
         self._free = list(range(_SLOTS - 1, -1, -1))
         self._gens = [0] * _SLOTS
         self._own_runtime = runtime is None
-        self._rt = runtime if runtime is not None else Runtime(max_running=2 * max_workers + 2)
+        # require_limits: a limit asked for is enforced, or the worker does
+        # not start (a call of its own fails with TaskStartFailed; an
+        # executor-wide limit breaks the executor, saying why).
+        self._rt = runtime if runtime is not None else Runtime(
+            max_running=2 * max_workers + 2, require_limits=True)
 
         self._dir = tempfile.mkdtemp(prefix="agentrt-executor-")
         os.chmod(self._dir, 0o700)
@@ -1090,9 +1102,17 @@ class Executor(concurrent.futures.Executor):
                 done.append((it.future, WorkerCrashed(r, _crash_message(w, r))))
         w.q.clear()
         self._pending.extendleft(reversed(back))
-        if w.killed is None and was == "starting" and not self._shutdown:
+        own = w.dedicated is not None and w.dedicated is not _DONE
+        if own and r.status == "start_failed" and r.start_stage == "cgroup":
+            # A call's own limits that this host cannot enforce: that call
+            # fails (require_limits), the pool is fine.
+            assert w.dedicated is not None
+            done.append((w.dedicated.future, TaskStartFailed(
+                r, f"the call's limits cannot be enforced here: {r.start_detail or r.message}")))
+        elif w.killed is None and was == "starting" and not self._shutdown:
             self._start_failures += 1
-            if w.dedicated is not None and w.dedicated is not _DONE:
+            if own:
+                assert w.dedicated is not None
                 done.append((w.dedicated.future, WorkerCrashed(r, _crash_message(w, r))))
             if self._start_failures >= _START_FAILURES:
                 self._broken = ("agentrt.Executor: workers die before they start: "
