@@ -715,7 +715,7 @@ class Task:
         if text is None and self._h.done():
             r = self.wait(0)
             return r.waited if r is not None else None
-        return text  # type: ignore[no-any-return]
+        return text
 
     def set_limit(self, name: str, value: Any) -> bool:
         """Changes a cgroup limit of the running task until its run ends
@@ -736,7 +736,7 @@ class Task:
                 raise ValueError(f"set_limit: {name} needs a value")
             v = _UNLIMITED
         elif name in ("memory", "memory_high", "swap"):
-            v = _bytes(name, value)
+            v = _bytes(name, value) or 0  # not None: value is not None
         elif name == "cpu":
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise ValueError("set_limit: cpu must be a number of CPUs > 0")
