@@ -118,7 +118,10 @@ check-python:
 		echo "agentrt: SKIP python tests: no Python.h for $(PYTHON) (apt-get install python3-dev)"; \
 		exit 0; fi; \
 	$(MAKE) --no-print-directory python && \
-	PYTHONPATH=python $(PYTHON) -m pytest -q -rs -p no:cacheprovider python/tests
+	PYTHONPATH=python $(PYTHON) -m pytest -q -rs -p no:cacheprovider python/tests && \
+	if $(PYTHON) -c 'import mypy' 2>/dev/null; then \
+		$(PYTHON) -m mypy --strict --cache-dir $(abspath $(B))/mypy-cache python/agentrt; \
+	else echo "agentrt: SKIP mypy: $(PYTHON) has no mypy (apt-get install python3-mypy)"; fi
 
 check-unit: all $(UNIT_BINS)
 	prove --exec '' $(PROVE_FLAGS) $(UNIT_BINS)

@@ -9,9 +9,10 @@ set -eu
 # valgrind, iproute2 (ip, ss inside sandboxes). seccomp filters: libseccomp.
 # The CLI's metrics endpoint: libmicrohttpd; promtool (prometheus) checks it.
 # Benchmarks: GNU parallel and bubblewrap (peers we measure against).
-# The Python package (python/): headers, setuptools, pytest for Debian's python3;
-# pebble: the peer of agentrt.Executor in bench/python/.
-pkgs="gcc make pkg-config libjansson-dev libseccomp-dev libmicrohttpd-dev perl python3 procps util-linux valgrind parallel bubblewrap iproute2 prometheus python3-dev python3-setuptools python3-pytest python3-pebble"
+# The Python package (python/): headers, setuptools, pytest and mypy (its
+# types are checked) for Debian's python3; pebble: the peer of
+# agentrt.Executor in bench/python/.
+pkgs="gcc make pkg-config libjansson-dev libseccomp-dev libmicrohttpd-dev perl python3 procps util-linux valgrind parallel bubblewrap iproute2 prometheus python3-dev python3-setuptools python3-pytest python3-mypy python3-pebble"
 
 missing=""
 for p in $pkgs; do

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hmac
+import importlib
 import itertools
 import json
 import os
@@ -31,14 +32,14 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures._base import (  # type: ignore[attr-defined]
+from concurrent.futures._base import (
     CANCELLED,
     CANCELLED_AND_NOTIFIED,
     FINISHED,
     PENDING,
     RUNNING,
 )
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _agentrt, _claim
 from ._errors import (
@@ -53,10 +54,14 @@ from ._result import Result
 from ._runtime import _LIVE_LIMITS, Runtime, Task, _bytes
 from ._spec import build_spec
 
-try:
-    import cloudpickle as _pickler
+try:  # by name: cloudpickle is optional and has no type stubs
+    _pickler: Any = importlib.import_module("cloudpickle")
 except ImportError:  # pragma: no cover - depends on the host
-    _pickler = pickle  # type: ignore[assignment]
+    _pickler = pickle
+
+# os.eventfd and its flags (Python 3.10+), which the typeshed of Debian 12's
+# mypy does not know yet.
+_os: Any = os
 
 __all__ = ["Executor", "ExecutorFuture", "RemoteTraceback"]
 
@@ -93,6 +98,14 @@ class ExecutorFuture(concurrent.futures.Future):  # type: ignore[type-arg]
     cancel() takes it back without a kill. `pid` is the pid of the worker
     process it was sent to (None while it waits)."""
 
+    # concurrent.futures.Future's internals, used as Future itself does
+    # (its stub leaves them out).
+    _state: str
+    _condition: threading.Condition
+    _waiters: list[Any]
+    if TYPE_CHECKING:
+        def _invoke_callbacks(self) -> None: ...
+
     def __init__(self, executor: "Executor") -> None:
         super().__init__()
         self._executor = executor
@@ -121,7 +134,7 @@ class ExecutorFuture(concurrent.futures.Future):  # type: ignore[type-arg]
         fd = self._poke
         if fd is not None:
             try:
-                os.eventfd_write(fd, 1)
+                _os.eventfd_write(fd, 1)
             except OSError:
                 pass
 
@@ -209,7 +222,8 @@ class _Worker:
 
 
 def _dumps(obj: Any) -> bytes:
-    return _pickler.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    data: bytes = _pickler.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    return data
 
 
 class Executor(concurrent.futures.Executor):
@@ -680,6 +694,7 @@ class Executor(concurrent.futures.Executor):
             fut._poke = efd
         deadline = None if timeout is None else time.monotonic() + timeout
         held: _Worker | None = None  # the worker whose socket this thread watches
+        sock: socket.socket | None = None
         poller = select.poll()
         try:
             while True:
@@ -692,7 +707,8 @@ class Executor(concurrent.futures.Executor):
                     if w is not held:
                         if held is not None:
                             self._unwatch(held)
-                            poller.unregister(sock)
+                            if sock is not None:
+                                poller.unregister(sock)
                         held = None
                         if w is None or w.state != "ready" or w.sock is None or \
                                 len(w.q) > 1 or self._pending:
@@ -724,7 +740,7 @@ class Executor(concurrent.futures.Executor):
                 for fd, _ in poller.poll(ms):
                     if fd == efd:
                         try:
-                            os.eventfd_read(efd)
+                            _os.eventfd_read(efd)
                         except BlockingIOError:
                             pass
         finally:
@@ -748,7 +764,7 @@ class Executor(concurrent.futures.Executor):
         w.waiting -= 1
         if w.waiting == 0 and w.sock is None:
             self._wake()  # its socket waits in _closing for this
-        elif w.waiting == 0 and w.state == "ready":
+        elif w.waiting == 0 and w.state == "ready" and w.sock is not None:
             # epoll reports what came meanwhile, even to a select() under way.
             try:
                 self._sel.register(w.sock, selectors.EVENT_READ, w)
@@ -1053,8 +1069,9 @@ class Executor(concurrent.futures.Executor):
             off = end
             # Replies come in the order the calls were sent, less those
             # withdrawn; a reply to none of them is for a call stopped meanwhile.
-            it = q[0] if q and q[0].slot == slot and q[0].gen == gen else next(
-                (x for x in q if x.slot == slot and x.gen == gen), None)
+            it: _Item | None = q[0] if q and q[0].slot == slot and q[0].gen == gen else None
+            if it is None:
+                it = next((x for x in q if x.slot == slot and x.gen == gen), None)
             if it is None:
                 continue
             if it is q[0]:
@@ -1244,7 +1261,7 @@ class _Eventfd:
     __slots__ = ("fd",)
 
     def __init__(self) -> None:
-        self.fd = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
+        self.fd: int = _os.eventfd(0, _os.EFD_CLOEXEC | _os.EFD_NONBLOCK)
 
     def __del__(self) -> None:
         os.close(self.fd)
@@ -1255,7 +1272,7 @@ _eventfds = threading.local()
 
 def _thread_eventfd() -> int:
     """This thread's eventfd for _wait_direct."""
-    e = getattr(_eventfds, "e", None)
+    e: _Eventfd | None = getattr(_eventfds, "e", None)
     if e is None:
         e = _eventfds.e = _Eventfd()
     return e.fd

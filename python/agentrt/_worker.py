@@ -33,11 +33,13 @@ import traceback
 
 _HEAD = struct.Struct(">III")
 
-try:
-    import cloudpickle as _pickler
-except ImportError:  # pragma: no cover - depends on the host
-    import pickle as _pickler  # type: ignore[no-redef]
 import pickle
+from typing import Any
+
+try:  # by name: cloudpickle is optional and has no type stubs
+    _pickler: Any = importlib.import_module("cloudpickle")
+except ImportError:  # pragma: no cover - depends on the host
+    _pickler = pickle
 
 
 def _load_claim(path: str):  # type: ignore[no-untyped-def]
@@ -64,14 +66,16 @@ def _call(request: bytes) -> tuple[bool, object, str]:
 
 
 def _dumps_reply(ok: bool, value: object, tb: str) -> bytes:
+    data: bytes
     try:
-        return _pickler.dumps((ok, value, tb), protocol=pickle.HIGHEST_PROTOCOL)
+        data = _pickler.dumps((ok, value, tb), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as e:  # the value (or exception) cannot be pickled
         what = "result" if ok else "exception"
         err = RuntimeError(f"agentrt worker: cannot pickle the {what} "
                            f"({type(value).__name__}): {e!r}")
         text = tb or "".join(traceback.format_exception(e))
-        return _pickler.dumps((False, err, text), protocol=pickle.HIGHEST_PROTOCOL)
+        data = _pickler.dumps((False, err, text), protocol=pickle.HIGHEST_PROTOCOL)
+    return data
 
 
 def _load_main(spec: str) -> None:
