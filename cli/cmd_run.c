@@ -41,6 +41,9 @@ static void usage(FILE *f)
 	      "                       and is sent to the task; its lines are printed as they\n"
 	      "                       come; end of stdin ends the task's input (docs/sessions.md)\n"
 	      "  --output-limit SIZE  kill the task once its output passes SIZE\n"
+	      "  --on EVENT=CMD       run CMD on the task's EVENT (start, exit, restart, state)\n"
+	      "                       with the event's JSON line on its stdin; hooks run one\n"
+	      "                       at a time, in order; their output goes to stderr\n"
 	      "\n"
 	      "Supervision (docs/supervision.md):\n"
 	      "  --restart POLICY     never (default), on-failure or always\n"
@@ -129,6 +132,7 @@ static const struct option options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "result-file", required_argument, NULL, OPT_RESULT_FILE },
 	{ "session", no_argument, NULL, OPT_SESSION },
+	{ "on", required_argument, NULL, OPT_ON },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	CLI_SANDBOX_OPTIONS,
@@ -140,7 +144,22 @@ static const struct option options[] = {
 typedef struct run_state {
 	art_task *task;
 	int signal_received;
+	cli_session *sess; /* --session */
+	cli_hooks hooks;   /* --on EVENT=CMD */
 } run_state;
+
+static void on_message_cb(art_runtime *rt, art_task *task, const char *line, size_t len,
+			  int is_json, const char *id, void *userdata)
+{
+	run_state *st = userdata;
+	cli_session_on_message(rt, task, line, len, is_json, id, st->sess);
+}
+
+static void on_event_cb(art_runtime *rt, art_task *task, const char *line, void *userdata)
+{
+	run_state *st = userdata;
+	cli_hooks_fire(&st->hooks, rt, task, line);
+}
 
 static void on_signal(art_runtime *rt, int fd, uint32_t events, void *userdata)
 {
@@ -304,6 +323,9 @@ int cmd_run(int argc, char **argv)
 		case OPT_SESSION:
 			session = true;
 			break;
+		case OPT_ON:
+			r = cli_hook_add(&st.hooks, optarg);
+			break;
 		case 'q':
 			cli_quiet = true;
 			break;
@@ -385,21 +407,24 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	art_runtime_config cfg = {
-		.max_running = 1,
+		/* The task, and its hooks one at a time (their own group). */
+		.max_running = st.hooks.n ? 2 : 1,
 		.flags = ART_RT_KILL_ORPHANS,
 		.task_nofile_default = cli_raise_nofile(),
+		.on_event = st.hooks.n ? on_event_cb : NULL,
+		.userdata = &st,
 	};
 	cli_apply_runtime_opts(&ro, &cfg);
-	if (sess) {
-		cfg.on_message = cli_session_on_message;
-		cfg.userdata = sess;
-	}
+	st.sess = sess;
+	if (sess)
+		cfg.on_message = on_message_cb;
 	art_error err = { 0 };
 	if ((r = art_runtime_new(&cfg, &rt, &err)) < 0) {
 		cli_error("%s", err.msg);
 		goto out;
 	}
-	if ((r = art_runtime_watch_fd(rt, sfd, EPOLLIN, on_signal, &st)) < 0 ||
+	if ((r = cli_hooks_setup(&st.hooks, rt)) < 0 ||
+	    (r = art_runtime_watch_fd(rt, sfd, EPOLLIN, on_signal, &st)) < 0 ||
 	    (r = art_runtime_submit(rt, spec, NULL, &st.task, &err)) < 0) {
 		cli_error("%s", r == err.code ? err.msg : strerror(-r));
 		goto out;
@@ -441,6 +466,7 @@ out:
 	if (st.task)
 		art_task_unref(st.task);
 	art_runtime_free(rt);
+	cli_hooks_free(&st.hooks);
 	if (sfd >= 0)
 		close(sfd);
 	art_spec_free(spec);
