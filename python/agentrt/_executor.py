@@ -1058,7 +1058,6 @@ class Executor(concurrent.futures.Executor):
         size = len(buf)
         off = 0
         q = w.q
-        free = self._free
         head = _HEAD.size
         while size - off >= head:
             n, slot, gen = _HEAD.unpack_from(buf, off)
@@ -1078,9 +1077,7 @@ class Executor(concurrent.futures.Executor):
                 q.popleft()
             else:
                 q.remove(it)
-            free.append(slot)
-            it.slot = -1
-            it.worker = None
+            self._release(it)
             w.ntasks += 1
             replies.append((it.future, body))
         if not off:

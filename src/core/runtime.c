@@ -743,6 +743,28 @@ int art_task_resume(art_task *t)
 	return task_request(t, TASK_REQ_RESUME);
 }
 
+/* Queues a request that the loop answers under mu (setting *done), and
+ * waits up to 1 s for the answer. false, with the request taken back, when
+ * no thread drives the loop meanwhile: the request lives on the asker's
+ * stack, which is why both sides hold mu. */
+static bool ask_loop(art_runtime *rt, list_node *reqs, list_node *link, const bool *done)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += 1;
+	int r = 0;
+	pthread_mutex_lock(&rt->mu);
+	list_add_tail(reqs, link);
+	loop_wake(rt->loop);
+	while (!*done && r == 0)
+		r = pthread_cond_timedwait(&rt->stats_done, &rt->mu, &until);
+	bool answered = *done;
+	if (!answered)
+		list_remove(link);
+	pthread_mutex_unlock(&rt->mu);
+	return answered;
+}
+
 int art_task_stats_get(art_task *t, art_task_stats *out)
 {
 	art_runtime *rt = t->rt;
@@ -753,19 +775,7 @@ int art_task_stats_get(art_task *t, art_task_stats *out)
 		return 0;
 	}
 	stats_req req = { .task = t, .out = &st };
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += 1;
-	int r = 0;
-	pthread_mutex_lock(&rt->mu);
-	list_add_tail(&rt->stat_reqs, &req.link);
-	loop_wake(rt->loop);
-	while (!req.done && r == 0)
-		r = pthread_cond_timedwait(&rt->stats_done, &rt->mu, &until);
-	if (!req.done)
-		list_remove(&req.link);
-	pthread_mutex_unlock(&rt->mu);
-	if (!req.done)
+	if (!ask_loop(rt, &rt->stat_reqs, &req.link, &req.done))
 		return -ETIMEDOUT;
 	*out = st;
 	return 0;
@@ -777,19 +787,7 @@ int art_task_set_limit(art_task *t, art_limit limit, uint64_t value, art_error *
 	if (on_loop_thread(rt))
 		return iso_set_limit(t, limit, value, err);
 	limit_req req = { .task = t, .limit = limit, .value = value };
-	struct timespec until;
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += 1;
-	int r = 0;
-	pthread_mutex_lock(&rt->mu);
-	list_add_tail(&rt->limit_reqs, &req.link);
-	loop_wake(rt->loop);
-	while (!req.done && r == 0)
-		r = pthread_cond_timedwait(&rt->stats_done, &rt->mu, &until);
-	if (!req.done)
-		list_remove(&req.link);
-	pthread_mutex_unlock(&rt->mu);
-	if (!req.done)
+	if (!ask_loop(rt, &rt->limit_reqs, &req.link, &req.done))
 		return art_error_set(err, -ETIMEDOUT, "no thread drives the runtime's loop");
 	if (req.result < 0 && err)
 		*err = req.err;

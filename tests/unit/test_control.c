@@ -13,61 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loop_thread.h"
 #include "tap.h"
-
-typedef struct loop_thread {
-	art_runtime *rt;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	art_result res;
-	int ended;
-} loop_thread;
-
-static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, void *ud)
-{
-	(void)rt;
-	(void)task;
-	loop_thread *lt = ud;
-	pthread_mutex_lock(&lt->mu);
-	lt->res = *res;
-	lt->ended++;
-	pthread_cond_broadcast(&lt->cond);
-	pthread_mutex_unlock(&lt->mu);
-}
-
-static void *drive(void *arg)
-{
-	loop_thread *lt = arg;
-	art_runtime_run(lt->rt);
-	return NULL;
-}
-
-static void start_loop(loop_thread *lt)
-{
-	memset(lt, 0, sizeof(*lt));
-	pthread_mutex_init(&lt->mu, NULL);
-	pthread_cond_init(&lt->cond, NULL);
-	art_runtime_config cfg = { .on_exit = on_exit_cb, .userdata = lt };
-	art_error err = { 0 };
-	CHECK_EQ_INT(art_runtime_new(&cfg, &lt->rt, &err), 0);
-	CHECK_EQ_INT(pthread_create(&lt->thread, NULL, drive, lt), 0);
-}
-
-static void stop_loop(loop_thread *lt)
-{
-	art_runtime_finish(lt->rt);
-	pthread_join(lt->thread, NULL);
-	art_runtime_free(lt->rt);
-}
-
-static void wait_ended(loop_thread *lt, int n)
-{
-	pthread_mutex_lock(&lt->mu);
-	while (lt->ended < n)
-		pthread_cond_wait(&lt->cond, &lt->mu);
-	pthread_mutex_unlock(&lt->mu);
-}
 
 static art_task *spawn_sh(loop_thread *lt, const char *script, int64_t timeout_ns)
 {
@@ -82,12 +29,6 @@ static art_task *spawn_sh(loop_thread *lt, const char *script, int64_t timeout_n
 	CHECK_EQ_INT(art_runtime_submit(lt->rt, s, NULL, &t, &err), 0);
 	art_spec_free(s);
 	return t;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
 }
 
 static art_task_stats stats_of(art_task *t)

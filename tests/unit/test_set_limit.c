@@ -17,61 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "loop_thread.h"
 #include "tap.h"
-
-typedef struct loop_thread {
-	art_runtime *rt;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	art_result res;
-	int ended;
-} loop_thread;
-
-static void on_exit_cb(art_runtime *rt, art_task *task, const art_result *res, void *ud)
-{
-	(void)rt;
-	(void)task;
-	loop_thread *lt = ud;
-	pthread_mutex_lock(&lt->mu);
-	lt->res = *res;
-	lt->ended++;
-	pthread_cond_broadcast(&lt->cond);
-	pthread_mutex_unlock(&lt->mu);
-}
-
-static void *drive(void *arg)
-{
-	loop_thread *lt = arg;
-	art_runtime_run(lt->rt);
-	return NULL;
-}
-
-static void start_loop(loop_thread *lt)
-{
-	memset(lt, 0, sizeof(*lt));
-	pthread_mutex_init(&lt->mu, NULL);
-	pthread_cond_init(&lt->cond, NULL);
-	art_runtime_config cfg = { .on_exit = on_exit_cb, .userdata = lt };
-	art_error err = { 0 };
-	CHECK_EQ_INT(art_runtime_new(&cfg, &lt->rt, &err), 0);
-	CHECK_EQ_INT(pthread_create(&lt->thread, NULL, drive, lt), 0);
-}
-
-static void stop_loop(loop_thread *lt)
-{
-	art_runtime_finish(lt->rt);
-	pthread_join(lt->thread, NULL);
-	art_runtime_free(lt->rt);
-}
-
-static void wait_ended(loop_thread *lt, int n)
-{
-	pthread_mutex_lock(&lt->mu);
-	while (lt->ended < n)
-		pthread_cond_wait(&lt->cond, &lt->mu);
-	pthread_mutex_unlock(&lt->mu);
-}
 
 static art_task *spawn_sh(loop_thread *lt, const char *script, art_sandbox_level level)
 {
@@ -88,12 +35,6 @@ static art_task *spawn_sh(loop_thread *lt, const char *script, art_sandbox_level
 	return t;
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-	nanosleep(&ts, NULL);
-}
-
 static int wait_running(art_task *t)
 {
 	art_task_stats st = { 0 };
@@ -105,6 +46,15 @@ static int wait_running(art_task *t)
 	}
 	CHECK_EQ_INT(st.state, ART_TASK_RUNNING);
 	return 0;
+}
+
+/* Stops t and the loop, then skips the test. */
+__attribute__((noreturn)) static void skip_with(loop_thread *lt, art_task *t, const char *why)
+{
+	art_task_cancel(t);
+	art_task_unref(t);
+	stop_loop(lt);
+	SKIP(why);
 }
 
 /* The file `file` of pid's cgroup in the v1 hierarchy of `ctrl`, or in
@@ -170,10 +120,7 @@ TEST(memory_limit_changes_in_the_task_cgroup)
 	char mem[512];
 	bool v1;
 	if (!have_memory_cgroups(&lt, pid, mem, sizeof(mem), &v1)) {
-		art_task_cancel(t);
-		art_task_unref(t);
-		stop_loop(&lt);
-		SKIP("no memory cgroup for tasks here");
+		skip_with(&lt, t, "no memory cgroup for tasks here");
 	}
 	art_error err = { 0 };
 	CHECK_EQ_INT(art_task_set_limit(t, ART_LIMIT_MEMORY, 64 << 20, &err), 0);
@@ -208,10 +155,7 @@ TEST(lowered_memory_limit_is_enforced)
 	char mem[512];
 	bool v1;
 	if (!have_memory_cgroups(&lt, pid, mem, sizeof(mem), &v1)) {
-		art_task_cancel(t);
-		art_task_unref(t);
-		stop_loop(&lt);
-		SKIP("no memory cgroup for tasks here");
+		skip_with(&lt, t, "no memory cgroup for tasks here");
 	}
 	art_error err = { 0 };
 	CHECK_EQ_INT(art_task_set_limit(t, ART_LIMIT_MEMORY, 48 << 20, &err), 0);
@@ -235,10 +179,7 @@ TEST(cpu_weight_changes)
 	art_error err = { 0 };
 	int r = art_task_set_limit(t, ART_LIMIT_CPU_WEIGHT, 1, &err);
 	if (r == -EOPNOTSUPP || !cpu[0] || access(cpu, F_OK) != 0) {
-		art_task_cancel(t);
-		art_task_unref(t);
-		stop_loop(&lt);
-		SKIP("no cpu cgroup for tasks here");
+		skip_with(&lt, t, "no cpu cgroup for tasks here");
 	}
 	CHECK_EQ_INT(r, 0);
 	CHECK_EQ_INT((int)read_u64(cpu), v1 ? 10 : 1); /* shares: weight x 1024 / 100 */
